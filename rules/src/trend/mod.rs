@@ -1,0 +1,1 @@
+//! Growth-trend and memory-leak detection.
