@@ -114,7 +114,13 @@ impl Labels {
         const PRIME: u64 = 0x0000_0100_0000_01b3;
         let mut h = OFFSET;
         for l in self.0.iter() {
-            for b in l.name.bytes().chain([0xff]).chain(l.value.bytes()).chain([0xff]) {
+            for b in l
+                .name
+                .bytes()
+                .chain([0xff])
+                .chain(l.value.bytes())
+                .chain([0xff])
+            {
                 h ^= u64::from(b);
                 h = h.wrapping_mul(PRIME);
             }

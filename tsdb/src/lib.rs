@@ -12,7 +12,5 @@ pub mod storage;
 
 pub use labels::{Label, Labels, LabelsBuilder, LabelsError};
 pub use matcher::{MatchOp, Matcher, MatcherError};
-pub use sample::{Sample, STALE_NAN, is_stale_nan};
-pub use storage::{
-    AppendError, Appender, MetricMetadata, MetricType, Querier, QueryError, Series,
-};
+pub use sample::{STALE_NAN, Sample, is_stale_nan};
+pub use storage::{AppendError, Appender, MetricMetadata, MetricType, Querier, QueryError, Series};

@@ -60,7 +60,11 @@ pub struct Matcher {
 
 impl Matcher {
     /// Builds a matcher, compiling the pattern for the regex kinds.
-    pub fn new(op: MatchOp, name: impl Into<String>, value: impl Into<String>) -> Result<Matcher, MatcherError> {
+    pub fn new(
+        op: MatchOp,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Matcher, MatcherError> {
         let value = value.into();
         let re = match op {
             MatchOp::Regex | MatchOp::NotRegex => Some(compile_anchored(&value)?),
@@ -177,7 +181,9 @@ pub fn translate_go_regex(pattern: &str) -> String {
         if in_class {
             if c == '[' && chars.get(i + 1) == Some(&':') {
                 // POSIX class like [:alpha:]: copy through to its closing ":]".
-                if let Some(end) = (i + 2..chars.len().saturating_sub(1)).find(|&j| chars[j] == ':' && chars[j + 1] == ']') {
+                if let Some(end) = (i + 2..chars.len().saturating_sub(1))
+                    .find(|&j| chars[j] == ':' && chars[j + 1] == ']')
+                {
                     out.extend(&chars[i..end + 2]);
                     i = end + 2;
                     continue;

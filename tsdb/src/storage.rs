@@ -114,11 +114,21 @@ pub trait Querier: Send + Sync {
     /// Every series matching all `matchers`, with its samples in
     /// `[min_t, max_t]` (milliseconds, both inclusive), sorted by labels.
     /// Series with no sample in the range are left out.
-    fn select(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<Series>, QueryError>;
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<Series>, QueryError>;
 
     /// Label names of the series that match `matchers` (all series when
     /// empty) and have samples in the range, sorted.
-    fn label_names(&self, matchers: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<String>, QueryError>;
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<String>, QueryError>;
 
     /// Values of label `name` over the matching series, sorted.
     fn label_values(
