@@ -1,0 +1,1 @@
+//! Runner for Prometheus's promqltest scripts (`*.test`).
