@@ -340,7 +340,192 @@ pub fn assert_sorted(series: &[warden_tsdb::Series]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use warden_tsdb::STALE_NAN;
+    use crate::promql::InstantSample;
+    use crate::promql::promqltest::script::{Command, parse_script};
+    use warden_tsdb::{Labels, STALE_NAN, Sample, Series};
+
+    fn eval(src: &str) -> Eval {
+        match parse_script(src).unwrap().commands.into_iter().next() {
+            Some(Command::Eval(e)) => *e,
+            _ => panic!("no eval"),
+        }
+    }
+
+    fn labels(s: &str) -> Labels {
+        crate::promql::promqltest::series::parse_labels_prefix(s)
+            .unwrap()
+            .0
+    }
+
+    fn vector(items: &[(&str, f64)]) -> Value {
+        Value::Vector(
+            items
+                .iter()
+                .map(|(l, v)| InstantSample {
+                    labels: labels(l),
+                    t: 0,
+                    v: *v,
+                })
+                .collect(),
+        )
+    }
+
+    fn matrix(items: &[(&str, &[(i64, f64)])]) -> Value {
+        Value::Matrix(
+            items
+                .iter()
+                .map(|(l, pts)| Series {
+                    labels: labels(l),
+                    samples: pts.iter().map(|&(t, v)| Sample { t, v }).collect(),
+                })
+                .collect(),
+        )
+    }
+
+    const INSTANT: Window = Window {
+        start: 0,
+        end: None,
+        step: 0,
+    };
+
+    #[test]
+    fn vectors_unordered_and_ordered() {
+        let ev = eval("eval instant at 0 x\n  m{a=\"1\"} 1\n  m{a=\"2\"} 2\n");
+        let v = vector(&[("m{a=\"2\"}", 2.0), ("m{a=\"1\"}", 1.0)]);
+        assert_eq!(compare_result(&ev, &v, INSTANT), Ok(()));
+        let ordered =
+            eval("eval instant at 0 x\n  expect ordered\n  m{a=\"1\"} 1\n  m{a=\"2\"} 2\n");
+        assert!(
+            compare_result(&ordered, &v, INSTANT)
+                .unwrap_err()
+                .contains("position")
+        );
+        let wrong = vector(&[("m{a=\"2\"}", 2.1), ("m{a=\"1\"}", 1.0)]);
+        assert!(
+            compare_result(&ev, &wrong, INSTANT)
+                .unwrap_err()
+                .contains("expected 2")
+        );
+        let missing = vector(&[("m{a=\"1\"}", 1.0)]);
+        assert!(
+            compare_result(&ev, &missing, INSTANT)
+                .unwrap_err()
+                .contains("not found")
+        );
+        let extra = vector(&[("m{a=\"1\"}", 1.0), ("m{a=\"2\"}", 2.0), ("m", 3.0)]);
+        assert!(
+            compare_result(&ev, &extra, INSTANT)
+                .unwrap_err()
+                .contains("unexpected metric")
+        );
+        // The metric name is part of the identity.
+        let renamed = vector(&[("{a=\"1\"}", 1.0), ("m{a=\"2\"}", 2.0)]);
+        assert!(compare_result(&ev, &renamed, INSTANT).is_err());
+    }
+
+    #[test]
+    fn empty_and_scalar_expectations() {
+        let empty = eval("eval instant at 0 x\n");
+        assert_eq!(compare_result(&empty, &vector(&[]), INSTANT), Ok(()));
+        assert!(compare_result(&empty, &Value::Scalar { t: 0, v: 1.0 }, INSTANT).is_err());
+        let scalar = eval("eval instant at 0 x\n  NaN\n");
+        assert_eq!(
+            compare_result(&scalar, &Value::Scalar { t: 0, v: f64::NAN }, INSTANT),
+            Ok(())
+        );
+        assert!(compare_result(&scalar, &vector(&[("{}", f64::NAN)]), INSTANT).is_err());
+        let string = eval("eval instant at 0 x\n  expect string `Foo`\n");
+        let got = Value::String {
+            t: 0,
+            v: "Foo".into(),
+        };
+        assert_eq!(compare_result(&string, &got, INSTANT), Ok(()));
+        assert!(
+            compare_result(
+                &string,
+                &Value::String {
+                    t: 0,
+                    v: "foo".into()
+                },
+                INSTANT
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn matrices() {
+        let ev =
+            eval("eval range from 0 to 2m step 1m x\n  m{a=\"1\"} 1 _ 3\n  m{a=\"2\"} stale 2x1\n");
+        let w = Window {
+            start: 0,
+            end: Some(120_000),
+            step: 60_000,
+        };
+        let good = matrix(&[
+            ("m{a=\"1\"}", &[(0, 1.0), (120_000, 3.0)]),
+            (
+                "m{a=\"2\"}",
+                &[(0, STALE_NAN), (60_000, 2.0), (120_000, 2.0)],
+            ),
+        ]);
+        assert_eq!(compare_result(&ev, &good, w), Ok(()));
+        let unsorted = matrix(&[
+            (
+                "m{a=\"2\"}",
+                &[(0, STALE_NAN), (60_000, 2.0), (120_000, 2.0)],
+            ),
+            ("m{a=\"1\"}", &[(0, 1.0), (120_000, 3.0)]),
+        ]);
+        assert!(
+            compare_result(&ev, &unsorted, w)
+                .unwrap_err()
+                .contains("sorted")
+        );
+        let shifted = matrix(&[
+            ("m{a=\"1\"}", &[(0, 1.0), (60_000, 3.0)]),
+            (
+                "m{a=\"2\"}",
+                &[(0, STALE_NAN), (60_000, 2.0), (120_000, 2.0)],
+            ),
+        ]);
+        assert!(
+            compare_result(&ev, &shifted, w)
+                .unwrap_err()
+                .contains("timestamp")
+        );
+        let nan_not_stale = matrix(&[
+            ("m{a=\"1\"}", &[(0, 1.0), (120_000, 3.0)]),
+            (
+                "m{a=\"2\"}",
+                &[(0, f64::NAN), (60_000, 2.0), (120_000, 2.0)],
+            ),
+        ]);
+        assert!(compare_result(&ev, &nan_not_stale, w).is_err());
+        let too_many = eval("eval range from 0 to 1m step 1m x\n  m 1 2 3\n");
+        let got = matrix(&[("m", &[(0, 1.0), (60_000, 2.0)])]);
+        let w1 = Window {
+            start: 0,
+            end: Some(60_000),
+            step: 60_000,
+        };
+        assert!(
+            compare_result(&too_many, &got, w1)
+                .unwrap_err()
+                .contains("cannot return")
+        );
+        let ordered = eval("eval instant at 0 x\n  expect ordered\n");
+        assert!(compare_result(&ordered, &matrix(&[]), INSTANT).is_err());
+    }
+
+    #[test]
+    fn renders_for_reports() {
+        let ev = eval("eval instant at 0 x\n  m{a=\"1\"} 1\n");
+        assert_eq!(render_expected(&ev), "m{a=\"1\"} 1");
+        assert_eq!(render_value(&vector(&[("m", f64::INFINITY)])), "m +Inf");
+        let fail = eval("eval instant at 0 x\n  expect fail msg: boom\n");
+        assert_eq!(render_expected(&fail), "an error matching message \"boom\"");
+    }
 
     #[test]
     fn float_rule() {

@@ -80,3 +80,51 @@ pub fn run_files(paths: &[PathBuf], engine: &Engine) -> Report {
         .collect();
     Report { files }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        // Bad input must give an error, never a panic.
+        #[test]
+        fn parser_never_panics(src in "(load 1m\n|eval instant at 1m |eval range from 0 to 1m step 1m |expect |clear\n|[ a-z{}=\"'`_x0-9.+\\-\\[\\]:@#\n\\\\])*") {
+            let _ = parse_script(&src);
+        }
+
+        #[test]
+        fn series_parser_never_panics(src in "[ a-z{}=\"'`_x0-9.+\\-\\[\\]:@\\\\éŝ]*") {
+            let _ = parse_series_desc(&src);
+        }
+
+        #[test]
+        fn durations_never_panic(src in "[0-9a-z]{0,12}") {
+            let _ = parse_duration(&src);
+        }
+    }
+
+    #[test]
+    fn file_errors_name_file_and_line() {
+        let r = run_source(
+            Path::new("x.test"),
+            "load 1m\n  a 1\n\nnope\n",
+            &Engine::default(),
+        );
+        assert_eq!(
+            r.error.as_deref(),
+            Some("4: parse error: invalid command \"nope\"")
+        );
+        assert_eq!(r.failed(), 1);
+        let r = run_files(
+            &[PathBuf::from("/nonexistent/dir/y.test")],
+            &Engine::default(),
+        );
+        assert_eq!(r.failed(), 1);
+        assert!(
+            r.render(&PrintOptions::default())
+                .contains("ERROR /nonexistent/dir/y.test: cannot read file")
+        );
+    }
+}

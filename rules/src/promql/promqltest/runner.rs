@@ -369,3 +369,137 @@ fn points_at(series: &[Series], t: i64) -> Vec<InstantSample> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promql::promqltest::script::parse_script;
+
+    fn eval(src: &str) -> Eval {
+        match parse_script(src).unwrap().commands.into_iter().next() {
+            Some(Command::Eval(e)) => *e,
+            _ => panic!("no eval"),
+        }
+    }
+
+    fn annos(w: &[&str], i: &[&str]) -> Annotations {
+        Annotations {
+            warnings: w.iter().map(|s| s.to_string()).collect(),
+            infos: i.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn annotation_rules() {
+        let none = eval("eval instant at 0 x\n");
+        assert_eq!(check_annotations(&none, &annos(&["w"], &["i"])), Ok(()));
+        let no_warn = eval("eval instant at 0 x\n  expect no_warn\n");
+        assert!(check_annotations(&no_warn, &annos(&["w"], &[])).is_err());
+        assert_eq!(check_annotations(&no_warn, &annos(&[], &["i"])), Ok(()));
+        let warn = eval("eval instant at 0 x\n  expect warn msg: PromQL warning: a (1:1)\n");
+        assert_eq!(
+            check_annotations(&warn, &annos(&["PromQL warning: a (1:1)"], &[])),
+            Ok(())
+        );
+        assert!(check_annotations(&warn, &annos(&[], &[])).is_err());
+        // Every actual warning must be expected too.
+        assert!(
+            check_annotations(&warn, &annos(&["PromQL warning: a (1:1)", "other"], &[])).is_err()
+        );
+        let any_warn = eval("eval instant at 0 x\n  expect warn\n");
+        assert_eq!(
+            check_annotations(&any_warn, &annos(&["x", "y"], &[])),
+            Ok(())
+        );
+        let info_re = eval("eval instant at 0 x\n  expect info regex: ^PromQL info: .*\n");
+        assert_eq!(
+            check_annotations(&info_re, &annos(&[], &["PromQL info: z"])),
+            Ok(())
+        );
+        assert!(check_annotations(&info_re, &annos(&[], &["nope"])).is_err());
+        let old = eval("eval_warn instant at 0 x\n");
+        assert!(check_annotations(&old, &annos(&[], &[])).is_err());
+        let old_info = eval("eval_info instant at 0 x\n");
+        assert!(check_annotations(&old_info, &annos(&["w"], &[])).is_err());
+    }
+
+    #[test]
+    fn failure_message_rules() {
+        let any = eval("eval instant at 0 x\n  expect fail\n");
+        assert_eq!(check_expected_failure(&any, "whatever"), Ok(()));
+        let msg = eval("eval instant at 0 x\n  expect fail msg: exact text\n");
+        assert_eq!(check_expected_failure(&msg, "exact text"), Ok(()));
+        assert!(check_expected_failure(&msg, "exact text.").is_err());
+        let re = eval("eval instant at 0 x\n  expect fail regex: many-to-many\n");
+        assert_eq!(
+            check_expected_failure(&re, "found many-to-many matching"),
+            Ok(())
+        );
+        let old = eval("eval_fail instant at 0 x\n  expected_fail_message boom\n");
+        assert_eq!(check_expected_failure(&old, "boom"), Ok(()));
+        assert!(check_expected_failure(&old, "bang").is_err());
+        let old_re = eval("eval_fail instant at 0 x\n  expected_fail_regexp b.*m\n");
+        assert_eq!(check_expected_failure(&old_re, "a boom"), Ok(()));
+    }
+
+    #[test]
+    fn skip_rules_and_parse_failures() {
+        let src = "load 1m\n  m 1 2\n  h {{schema:0 sum:1 count:1}}\n\n\
+                   eval instant at 1m h\n  h {{schema:0 sum:1 count:1}}\n\n\
+                   eval instant at 1m sum(\n\n\
+                   load_with_nhcb 1m\n  b_bucket{le=\"1\"} 1\n\n\
+                   eval instant at 1m m\n  m 2\n\n\
+                   clear\n\n\
+                   eval instant at 1m sum(\n";
+        let script = parse_script(src).unwrap();
+        let cases = run_script(&script, &Engine::default());
+        assert_eq!(cases.len(), 4);
+        assert_eq!(
+            cases[0].outcome,
+            Outcome::Skipped(SKIP_EXPECTED_HISTOGRAM.into())
+        );
+        match &cases[1].outcome {
+            Outcome::Failed(f) => assert!(f.reason.contains("does not parse"), "{f:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cases[2].outcome, Outcome::Skipped(SKIP_NHCB.into()));
+        // `clear` ends the load_with_nhcb epoch.
+        assert!(matches!(cases[3].outcome, Outcome::Failed(_)));
+        assert_eq!((cases[3].line, cases[3].expr.as_str()), (18, "sum("));
+    }
+
+    #[test]
+    fn loads_floats_and_notes_histograms() {
+        let script = parse_script("load 30s\n  m 1 _ stale {{}} 5\n").unwrap();
+        let Command::Load(load) = &script.commands[0] else {
+            panic!()
+        };
+        let mut store = MemStore::new();
+        load_into(&mut store, load);
+        let got = warden_tsdb::Querier::select(
+            &store,
+            &[warden_tsdb::Matcher::equal("__name__", "m")],
+            0,
+            200_000,
+        )
+        .unwrap();
+        let times: Vec<i64> = got[0].samples.iter().map(|s| s.t).collect();
+        assert_eq!(times, [0, 60_000, 120_000]);
+        assert!(warden_tsdb::is_stale_nan(got[0].samples[1].v));
+        assert!(store.has_histograms());
+        assert!(store.touched_histogram());
+    }
+
+    #[test]
+    fn range_mode_points() {
+        let l = warden_tsdb::Labels::from_pairs([("a", "1")]).unwrap();
+        let series = vec![Series {
+            labels: l,
+            samples: vec![Sample { t: 0, v: 1.0 }, Sample { t: 60_000, v: 2.0 }],
+        }];
+        let v = points_at(&series, 60_000);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].v, 2.0);
+        assert!(points_at(&series, 30_000).is_empty());
+    }
+}

@@ -611,3 +611,175 @@ fn parse_expect(ev: &mut Eval, def: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evals(s: &Script) -> Vec<&Eval> {
+        s.commands
+            .iter()
+            .filter_map(|c| match c {
+                Command::Eval(e) => Some(&**e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn worked_example() {
+        let src = "load 1m\n    http_requests_total{job=\"a\"} 0+10x10\n\thttp_requests_total{job=\"b\"} 0 _ 20 stale 40\n\n# comment\neval instant at 5m sum(http_requests_total)\n    expect no_warn\n    {} 90\n\neval range from 0 to 3m step 1m http_requests_total{job=\"b\"}\n    http_requests_total{job=\"b\"} 0 0 20 _\n\neval instant at 1m 1 + 2\n    3\n";
+        let s = parse_script(src).unwrap();
+        assert_eq!(s.commands.len(), 4);
+        let Command::Load(l) = &s.commands[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (l.interval_ms, l.with_nhcb, l.series.len()),
+            (60_000, false, 2)
+        );
+        let e = evals(&s);
+        assert_eq!(e[0].kind, EvalKind::Instant { at: 300_000 });
+        assert_eq!(e[0].expr, "sum(http_requests_total)");
+        assert!(e[0].no_warn);
+        assert_eq!(e[0].series[0].pos, 1);
+        assert_eq!(
+            e[1].kind,
+            EvalKind::Range {
+                start: 0,
+                end: 180_000,
+                step: 60_000
+            }
+        );
+        assert_eq!(e[1].series[0].values.len(), 4);
+        assert_eq!(e[2].scalar, Some(3.0));
+        assert_eq!(e[2].line, 13);
+        assert!(e[2].parsed.is_ok());
+    }
+
+    #[test]
+    fn a_comment_ends_a_block() {
+        let src = "load 1m\n  a 1\n# comment\n  b 2\n";
+        let e = parse_script(src).unwrap_err();
+        assert_eq!(e.line, 4);
+        assert!(e.message.contains("invalid command"), "{e}");
+    }
+
+    #[test]
+    fn scalar_line_ends_the_block() {
+        let e = parse_script("eval instant at 0 1\n  1\n  {} 2\n").unwrap_err();
+        assert_eq!(e.line, 3);
+    }
+
+    #[test]
+    fn expect_lines() {
+        let src = "eval instant at 1m foo\n  expect fail msg: bad thing\n\neval instant at 1m foo\n  expect warn regex: a+b\n  expect warn\n  expect info msg:x y \n  expect ordered\n  m{a=\"1\"} 1\n  m{a=\"2\"} 2\n\neval instant at 1m foo\n  expect string \"a\\tb\"\n";
+        let s = parse_script(src).unwrap();
+        let e = evals(&s);
+        assert!(e[0].expects_failure());
+        assert!(e[0].fail_match[0].matches("bad thing"));
+        assert!(!e[0].fail_match[0].matches("bad thing!"));
+        assert_eq!(e[1].expect_warn.len(), 2);
+        assert!(e[1].expect_warn[0].matches("xxaabyy"));
+        assert!(e[1].expect_info[0].matches("x y"));
+        assert!(e[1].is_ordered());
+        assert_eq!(
+            e[1].series.iter().map(|s| s.pos).collect::<Vec<_>>(),
+            [1, 2]
+        );
+        assert_eq!(e[2].expected_string, "a\tb");
+        assert!(e[2].excluded_from_range_check());
+    }
+
+    #[test]
+    fn deprecated_forms() {
+        let src = "eval_fail instant at 0 foo\n  expected_fail_message some error\n\neval_fail range from 0 to 1m step 1m foo\n  expected_fail_regexp err.r\n\neval_warn instant at 0 foo\n\neval_info range from 0 to 0 step 1s foo\n\neval_ordered instant at 0 foo\n";
+        let s = parse_script(src).unwrap();
+        let e = evals(&s);
+        assert_eq!(e[0].expected_fail_message.as_deref(), Some("some error"));
+        assert!(
+            e[1].expected_fail_regexp
+                .as_ref()
+                .unwrap()
+                .is_match("an error")
+        );
+        assert!(e[1].expects_failure());
+        assert!(e[2].warn);
+        assert!(e[3].info);
+        assert!(e[4].ordered);
+        // eval_ordered has no range form.
+        assert!(parse_script("eval_ordered range from 0 to 1m step 1m foo\n").is_err());
+    }
+
+    #[test]
+    fn range_vector_expectation() {
+        let src = "eval instant at 1m foo[1m]\n  expect range vector from 10s to 1m step 10s\n  foo 1 2 3\n";
+        let s = parse_script(src).unwrap();
+        let e = evals(&s);
+        assert_eq!(e[0].range_vector, Some((10_000, 60_000, 10_000)));
+        assert_eq!(e[0].instant_time(), Some(60_000));
+        assert!(e[0].excluded_from_range_check());
+        // Several values without `expect range vector` is an error.
+        assert!(parse_script("eval instant at 1m foo\n  foo 1 2\n").is_err());
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        for (src, line) in [
+            ("load 1m\n  a 1\n\nbogus\n", 4),
+            ("load\n", 1),
+            ("load 1x\n", 1),
+            ("eval instant at 1q foo\n", 1),
+            ("eval instant foo\n", 1),
+            ("eval range from 2m to 1m step 1m foo\n", 1),
+            ("\n\neval instant at 1m foo\n  expect bogus\n", 3),
+            (
+                "eval instant at 1m foo\n  expect warn\n  expect no_warn\n",
+                1,
+            ),
+            ("eval instant at 1m foo\n  expect fail\n  expect fail\n", 1),
+            ("eval instant at 1m foo\n  expect string abc\n", 1),
+            ("eval instant at 1m foo\n  expect warn regex: (\n", 1),
+            ("load 1m\n  a{b=\"c\"} 1 2 x\n", 2),
+            ("load 1m\n  a@st 1m\n", 2),
+            ("load 1m\n  a@st 0 0\n  a 1\n", 2),
+            ("load 1m\n  a@st 0\n  b 1\n", 2),
+        ] {
+            let e = parse_script(src).unwrap_err();
+            assert_eq!(e.line, line, "{src:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn start_timestamp_lines() {
+        let src = "load 1m\n  @st -1m\n  a@st -1m+10sx1 _ 0-1mx1\n  a 1 2 _ 3 4\n  b 1\n";
+        let s = parse_script(src).unwrap();
+        let Command::Load(l) = &s.commands[0] else {
+            panic!()
+        };
+        assert_eq!(l.series.len(), 2);
+    }
+
+    #[test]
+    fn later_series_line_replaces_earlier() {
+        let s = parse_script("load 1m\n  a 1\n  a 2 3\n").unwrap();
+        let Command::Load(l) = &s.commands[0] else {
+            panic!()
+        };
+        assert_eq!(l.series.len(), 1);
+        assert_eq!(l.series[0].values.len(), 2);
+    }
+
+    #[test]
+    fn expression_syntax_errors_are_kept_per_case() {
+        let s = parse_script("eval instant at 1m sum(\n").unwrap();
+        assert!(evals(&s)[0].parsed.is_err());
+    }
+
+    #[test]
+    fn uppercase_command_words_dispatch() {
+        // The first word is lowercased for dispatch, the syntax is not.
+        assert!(parse_script("CLEAR\n").is_ok());
+        assert!(parse_script("LOAD 1m\n").is_err());
+    }
+}
