@@ -62,6 +62,11 @@ impl MemSeries {
         !self.logged.swap(true, Ordering::AcqRel)
     }
 
+    /// Whether the series record is in the WAL or a checkpoint.
+    pub fn is_logged(&self) -> bool {
+        self.logged.load(Ordering::Acquire)
+    }
+
     /// Releases one appender's hold on the series.
     pub fn release(&self) {
         self.pending.fetch_sub(1, Ordering::AcqRel);
@@ -87,7 +92,14 @@ pub enum Added {
 impl SeriesData {
     /// Newest timestamp and value bits.
     pub fn last(&self) -> Option<(i64, u64)> {
-        self.open.last()
+        match self.open.last() {
+            Some(l) => Some(l),
+            None => self
+                .sealed
+                .last()
+                .and_then(|c| c.iter().last())
+                .map(|s| (s.t, s.v.to_bits())),
+        }
     }
 
     /// Oldest timestamp held.
@@ -134,14 +146,36 @@ impl SeriesData {
         {
             return Err(AppendError::OutOfOrder);
         }
+        if let Some(c) = self.sealed.last()
+            && self.open.is_empty()
+            && chunk.min_t() <= c.max_t()
+        {
+            return Err(AppendError::OutOfOrder);
+        }
         if !self.open.is_empty() {
             let prev = std::mem::take(&mut self.open);
             self.sealed.push(prev.seal());
         }
-        // The newest chunk stays open so appends continue in it.
-        self.open =
-            ChunkAppender::reopen(&chunk).map_err(|e| AppendError::Storage(e.to_string()))?;
+        self.sealed.push(chunk);
         Ok(())
+    }
+
+    /// Makes the newest sealed chunk the open one again when it has room,
+    /// so appends after a checkpoint load continue in it.
+    pub fn reopen_last(&mut self) {
+        if !self.open.is_empty() {
+            return;
+        }
+        let Some(last) = self.sealed.last() else {
+            return;
+        };
+        if last.len() >= crate::chunk::MAX_SAMPLES {
+            return;
+        }
+        if let Ok(open) = ChunkAppender::reopen(last) {
+            self.sealed.pop();
+            self.open = open;
+        }
     }
 
     /// Samples in `[min_t, max_t]`, oldest first, appended to `out`.
@@ -548,6 +582,13 @@ impl Head {
             .series_removed
             .fetch_add(dropped.len() as u64, Ordering::Relaxed);
         (freed, dropped.len())
+    }
+
+    /// After a checkpoint load: reopens each series' newest chunk.
+    pub fn reopen_chunks(&self) {
+        for s in self.all_series() {
+            s.data().reopen_last();
+        }
     }
 
     /// (max_t, bytes) of every chunk, for size-based retention.

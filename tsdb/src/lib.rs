@@ -9,15 +9,21 @@
 //! postings index, made durable by a write-ahead log with checkpoints.
 
 pub mod bitstream;
+pub mod checkpoint;
 pub mod chunk;
+pub mod db;
 pub mod head;
 pub mod index;
 pub mod labels;
 pub mod matcher;
 pub mod record;
+pub mod replay;
+pub mod retention;
 pub mod sample;
 pub mod storage;
+pub mod wal;
 
+pub use db::{Db, DbAppender, DbError, DbOptions, DbStats, FsyncPolicy};
 pub use labels::{Label, Labels, LabelsBuilder, LabelsError};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use sample::{STALE_NAN, Sample, is_stale_nan};
