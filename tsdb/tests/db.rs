@@ -391,3 +391,63 @@ fn size_retention_drops_the_oldest_chunks() {
     assert!(got[0].1[0].0 > 0, "oldest data went");
     assert_eq!(got[0].1.last().unwrap().0, t - 15_000, "newest data stayed");
 }
+
+#[test]
+fn concurrent_writers_readers_and_maintenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DbOptions {
+        fsync: FsyncPolicy::Interval(Duration::from_millis(5)),
+        segment_bytes: 16 << 10,
+        ..DbOptions::default()
+    };
+    let db = std::sync::Arc::new(Db::open(dir.path(), opts.clone()).unwrap());
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for t in 0..200i64 {
+                    let mut app = db.appender();
+                    for s in 0..20 {
+                        let labels = l(&[
+                            ("__name__", "c"),
+                            ("w", &w.to_string()),
+                            ("s", &s.to_string()),
+                        ]);
+                        app.append(&labels, t * 1000, t as f64).unwrap();
+                    }
+                    app.commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    let got = db
+                        .select(&[m(MatchOp::Equal, "__name__", "c")], 0, i64::MAX)
+                        .unwrap();
+                    for s in got {
+                        assert!(s.samples.windows(2).all(|w| w[0].t < w[1].t));
+                    }
+                    let _ = db.latest(&[]);
+                }
+            })
+        })
+        .collect();
+    for i in 0..20 {
+        db.maintain(i * 600_000).unwrap();
+    }
+    for h in writers.into_iter().chain(readers) {
+        h.join().unwrap();
+    }
+    let st = db.stats();
+    assert_eq!(st.head_series, 60);
+    assert_eq!(st.samples_appended_total, 3 * 200 * 20);
+    let before = all(&db);
+    assert!(before.iter().all(|(_, s)| s.len() == 200));
+    std::sync::Arc::into_inner(db).unwrap().close().unwrap();
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert_eq!(all(&db), before);
+}
