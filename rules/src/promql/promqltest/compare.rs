@@ -77,6 +77,28 @@ const SHOW_POINTS: usize = 12;
 
 /// Renders what an `eval` block expects, for failure reports.
 pub fn render_expected(ev: &Eval) -> String {
+    let mut out = render_expected_value(ev);
+    let notes = [
+        (ev.warn, "at least one warning".to_string()),
+        (ev.info, "at least one info".to_string()),
+        (ev.no_warn, "no warnings".to_string()),
+        (ev.no_info, "no infos".to_string()),
+    ];
+    for (on, text) in notes {
+        if on {
+            let _ = write!(out, "\nwith {text}");
+        }
+    }
+    for m in &ev.expect_warn {
+        let _ = write!(out, "\nwith a warning matching {m}");
+    }
+    for m in &ev.expect_info {
+        let _ = write!(out, "\nwith an info matching {m}");
+    }
+    out
+}
+
+fn render_expected_value(ev: &Eval) -> String {
     if ev.expects_failure() {
         let mut s = "an error".to_string();
         for m in &ev.fail_match {
