@@ -1,0 +1,286 @@
+//! Parity with the real node_exporter 1.5 (Debian's `prometheus-node-exporter`).
+//!
+//! Starts node_exporter on 127.0.0.1 with a free port, scrapes it, runs
+//! warden's host collector at the same moment, and checks, for every family
+//! of the compatibility list that node_exporter exposes on this machine:
+//! warden exposes it with the same type and the same label names; the
+//! `cpu`, `device`, `mountpoint` and `fstype` value sets are equal; and the
+//! stable values agree (`node_memory_MemTotal_bytes` and filesystem sizes
+//! exactly, boot time within 1 s). It also checks that warden invents no
+//! `node_*` family node_exporter does not have here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use warden_exporters::Collector;
+use warden_exporters::exposition::{Format, ParsedSample, parse};
+use warden_exporters::host::{HostCollector, HostConfig};
+use warden_tsdb::{AppendError, Appender, Labels, MetricMetadata, MetricType};
+
+const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
+/// Families of the compatibility list, by exact name or `prefix*`.
+const LIST: &[&str] = &[
+    "node_cpu_seconds_total",
+    "node_load1",
+    "node_load5",
+    "node_load15",
+    "node_memory_*",
+    "node_filesystem_size_bytes",
+    "node_filesystem_free_bytes",
+    "node_filesystem_avail_bytes",
+    "node_filesystem_files",
+    "node_filesystem_files_free",
+    "node_filesystem_readonly",
+    "node_filesystem_device_error",
+    "node_disk_reads_completed_total",
+    "node_disk_writes_completed_total",
+    "node_disk_read_bytes_total",
+    "node_disk_written_bytes_total",
+    "node_disk_io_time_seconds_total",
+    "node_disk_io_time_weighted_seconds_total",
+    "node_network_receive_bytes_total",
+    "node_network_receive_packets_total",
+    "node_network_receive_errs_total",
+    "node_network_receive_drop_total",
+    "node_network_transmit_bytes_total",
+    "node_network_transmit_packets_total",
+    "node_network_transmit_errs_total",
+    "node_network_transmit_drop_total",
+    "node_network_up",
+    "node_boot_time_seconds",
+    "node_time_seconds",
+    "node_uname_info",
+    "node_os_info",
+    "node_context_switches_total",
+    "node_forks_total",
+    "node_intr_total",
+    "node_procs_running",
+    "node_procs_blocked",
+    "node_filefd_allocated",
+    "node_filefd_maximum",
+    "node_vmstat_*",
+    "node_pressure_*",
+    "node_entropy_available_bits",
+];
+
+/// Labels whose value sets must be equal between the two.
+const SET_LABELS: [&str; 4] = ["cpu", "device", "mountpoint", "fstype"];
+
+/// Kills the node_exporter this test started, by its PID, however the test ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[derive(Default)]
+struct MemAppender {
+    samples: Vec<(Labels, f64)>,
+    metadata: BTreeMap<String, MetricMetadata>,
+}
+
+impl Appender for MemAppender {
+    fn append(&mut self, labels: &Labels, _t: i64, v: f64) -> Result<(), AppendError> {
+        self.samples.push((labels.clone(), v));
+        Ok(())
+    }
+    fn set_metadata(&mut self, metric: &str, metadata: MetricMetadata) {
+        self.metadata.insert(metric.to_string(), metadata);
+    }
+    fn commit(&mut self) -> Result<(), AppendError> {
+        Ok(())
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP/1.0 GET on loopback; the body of a 200 response.
+fn get(port: u16, path: &str) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/plain;version=0.0.4\r\n\r\n"
+    )
+    .ok()?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok()?;
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+    if !resp.starts_with(b"HTTP/1.0 200") && !resp.starts_with(b"HTTP/1.1 200") {
+        return None;
+    }
+    Some(resp[split + 4..].to_vec())
+}
+
+fn in_list(name: &str) -> bool {
+    LIST.iter().any(|l| match l.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *l,
+    })
+}
+
+/// Per family: its label names, and per set-label its values.
+type Shape = BTreeMap<String, (BTreeSet<String>, BTreeMap<String, BTreeSet<String>>)>;
+
+fn shape<'a>(samples: impl Iterator<Item = &'a Labels>) -> Shape {
+    let mut out = Shape::new();
+    for l in samples {
+        let name = l.metric_name().unwrap_or("").to_string();
+        let entry = out.entry(name).or_default();
+        for label in l.iter().filter(|l| l.name != "__name__") {
+            entry.0.insert(label.name.clone());
+            if SET_LABELS.contains(&label.name.as_str()) {
+                entry
+                    .1
+                    .entry(label.name.clone())
+                    .or_default()
+                    .insert(label.value.clone());
+            }
+        }
+    }
+    out
+}
+
+fn value_of(samples: &[(Labels, f64)], series: &str) -> Option<f64> {
+    samples
+        .iter()
+        .find(|(l, _)| l.to_string() == series)
+        .map(|s| s.1)
+}
+
+#[test]
+fn host_collector_matches_node_exporter() {
+    assert!(
+        std::path::Path::new(NODE_EXPORTER).exists(),
+        "{NODE_EXPORTER} is missing: install the Debian package `prometheus-node-exporter` \
+         (apt-get install -y prometheus-node-exporter); the project's test script does"
+    );
+    let port = free_port();
+    let textfile_dir = tempfile::tempdir().unwrap();
+    let child = Command::new(NODE_EXPORTER)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!(
+            "--collector.textfile.directory={}",
+            textfile_dir.path().display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start node_exporter");
+    let _guard = Guard(child);
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(port, "/").is_none() {
+        assert!(Instant::now() < deadline, "node_exporter did not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let mut collector = HostCollector::new(HostConfig::default()).unwrap();
+    let mut app = MemAppender::default();
+    let body = get(port, "/metrics").expect("scrape node_exporter");
+    let errors = collector.collect(0, &mut app);
+    assert!(
+        errors.is_empty(),
+        "warden's collection had errors: {errors:?}"
+    );
+
+    let theirs: Vec<ParsedSample> = parse(Format::Text, &body).expect("parse node_exporter");
+    let their_types: BTreeMap<String, MetricType> = theirs
+        .iter()
+        .map(|s| (s.family.name.clone(), s.family.metadata.kind))
+        .collect();
+    let their_shape = shape(theirs.iter().map(|s| &s.labels));
+    let our_shape = shape(app.samples.iter().map(|s| &s.0));
+
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for (name, (their_names, their_sets)) in &their_shape {
+        if !in_list(name) {
+            continue;
+        }
+        checked += 1;
+        let Some((our_names, our_sets)) = our_shape.get(name) else {
+            problems.push(format!("{name}: missing in warden"));
+            continue;
+        };
+        if our_names != their_names {
+            problems.push(format!(
+                "{name}: label names {our_names:?}, node_exporter {their_names:?}"
+            ));
+        }
+        if our_sets != their_sets {
+            problems.push(format!(
+                "{name}: label values {our_sets:?}, node_exporter {their_sets:?}"
+            ));
+        }
+        let ours = app.metadata.get(name).map(|m| m.kind);
+        if ours != their_types.get(name).copied() {
+            problems.push(format!(
+                "{name}: type {ours:?}, node_exporter {:?}",
+                their_types.get(name)
+            ));
+        }
+    }
+    // Nothing invented: every node_* family warden writes is node_exporter's.
+    for name in our_shape.keys() {
+        if !their_shape.contains_key(name) {
+            problems.push(format!("{name}: written by warden, not by node_exporter"));
+        }
+    }
+
+    let their_samples: Vec<(Labels, f64)> =
+        theirs.iter().map(|s| (s.labels.clone(), s.value)).collect();
+    let exact = |series: &str, problems: &mut Vec<String>| {
+        let (a, b) = (
+            value_of(&app.samples, series),
+            value_of(&their_samples, series),
+        );
+        if a != b || a.is_none() {
+            problems.push(format!("{series}: warden {a:?}, node_exporter {b:?}"));
+        }
+    };
+    exact("node_memory_MemTotal_bytes", &mut problems);
+    for s in theirs.iter().filter(|s| {
+        matches!(
+            s.labels.metric_name(),
+            Some("node_filesystem_size_bytes" | "node_filesystem_files")
+        )
+    }) {
+        exact(&s.labels.to_string(), &mut problems);
+    }
+    match (
+        value_of(&app.samples, "node_boot_time_seconds"),
+        value_of(&their_samples, "node_boot_time_seconds"),
+    ) {
+        (Some(a), Some(b)) if (a - b).abs() <= 1.0 => {}
+        other => problems.push(format!("node_boot_time_seconds: {other:?}")),
+    }
+
+    eprintln!(
+        "compared {checked} listed families; warden wrote {} families",
+        our_shape.len()
+    );
+    assert!(
+        checked >= 40,
+        "only {checked} listed families in node_exporter's output"
+    );
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
