@@ -1,3 +1,8 @@
 //! The `warden` binary.
 
+mod cli;
+mod config;
+mod logging;
+mod selfmetrics;
+
 fn main() {}
