@@ -1,3 +1,5 @@
 //! The `warden` binary.
 
+mod api;
+
 fn main() {}
