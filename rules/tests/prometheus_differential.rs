@@ -2,9 +2,9 @@
 //! on the same generated data.
 //!
 //! The data (counters with a reset, gauges, classic histograms, a series
-//! with gaps) is backfilled into Prometheus with promtool and appended
-//! directly for warden. Queries run at times off the 15 s sample grid, where
-//! Prometheus 2's closed and Prometheus 3's left-open range selectors agree,
+//! with gaps) is backfilled into Prometheus with promtool and appended to
+//! warden's own store through its `Appender`. Queries run at times off the
+//! 15 s sample grid, where Prometheus 2's closed and Prometheus 3's left-open range selectors agree,
 //! and only use functions both versions share. Results must match within
 //! promqltest's tolerance.
 //!
@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 
 use support::prometheus::{Prometheus, encode};
 use warden_rules::promql::{Engine, Value};
-use warden_tsdb::{Labels, Matcher, Querier, QueryError, Sample, Series};
+use warden_tsdb::{Appender, Db, DbOptions, Labels, Sample, Series};
 
 const T0_MS: i64 = 1_700_000_000_000;
 const STEP_MS: i64 = 15_000;
@@ -193,60 +193,19 @@ fn to_openmetrics(series: &[Series]) -> String {
     out
 }
 
-/// The generated series as a store for the engine.
-struct Fixture(Vec<Series>);
-
-impl Fixture {
-    fn matching<'a>(&'a self, m: &'a [Matcher]) -> impl Iterator<Item = &'a Series> + 'a {
-        self.0.iter().filter(move |s| {
-            m.iter()
-                .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
-        })
+/// The generated series appended to warden's own store, as a collector would.
+fn load_warden(series: &[Series]) -> Db {
+    let db = Db::in_memory(DbOptions::default());
+    let mut app = db.appender();
+    for s in series {
+        for p in &s.samples {
+            app.append(&s.labels, p.t, p.v)
+                .expect("append generated sample");
+        }
     }
-}
-
-impl Querier for Fixture {
-    fn select(&self, m: &[Matcher], min_t: i64, max_t: i64) -> Result<Vec<Series>, QueryError> {
-        Ok(self
-            .matching(m)
-            .map(|s| Series {
-                labels: s.labels.clone(),
-                samples: s
-                    .samples
-                    .iter()
-                    .filter(|p| p.t >= min_t && p.t <= max_t)
-                    .copied()
-                    .collect(),
-            })
-            .filter(|s| !s.samples.is_empty())
-            .collect())
-    }
-
-    fn label_names(&self, m: &[Matcher], _: i64, _: i64) -> Result<Vec<String>, QueryError> {
-        let mut names: Vec<String> = self
-            .matching(m)
-            .flat_map(|s| s.labels.iter().map(|l| l.name.clone()))
-            .collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
-    }
-
-    fn label_values(
-        &self,
-        name: &str,
-        m: &[Matcher],
-        _: i64,
-        _: i64,
-    ) -> Result<Vec<String>, QueryError> {
-        let mut values: Vec<String> = self
-            .matching(m)
-            .filter_map(|s| s.labels.get(name).map(str::to_string))
-            .collect();
-        values.sort();
-        values.dedup();
-        Ok(values)
-    }
+    app.commit().expect("commit generated samples");
+    drop(app);
+    db
 }
 
 const INSTANT_QUERIES: &[&str] = &[
@@ -482,7 +441,7 @@ fn compare(expected: &(String, Canon), got: &(String, Canon)) -> Result<(), Stri
 fn warden_agrees_with_prometheus_2_42() {
     let series = generate();
     let prometheus = Prometheus::start_with_backfill(&to_openmetrics(&series));
-    let fixture = Fixture(series);
+    let fixture = load_warden(&series);
     let engine = Engine::default();
 
     // Times off the 15 s grid, inside and just after the data.
