@@ -16,7 +16,26 @@ mod workload;
 const SERIES: u64 = 10_000;
 const SCRAPES: i64 = 360;
 
-fn run(db: &Db) -> f64 {
+/// CPU seconds this process used so far (user + system, all threads), from
+/// /proc; the machine may be shared, so wall-clock rates alone mislead.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Samples per wall-clock second and per CPU second.
+fn run(db: &Db) -> (f64, f64) {
     let labels: Vec<Labels> = (0..SERIES).map(workload::labels).collect();
     let mut rng = workload::Rng::new(7);
     let kinds: Vec<workload::Kind> = (0..SERIES).map(workload::kind).collect();
@@ -25,6 +44,7 @@ fn run(db: &Db) -> f64 {
         .map(|k| workload::start(*k, &mut rng))
         .collect();
     let start = Instant::now();
+    let cpu0 = cpu_seconds();
     for s in 0..SCRAPES {
         let t = 1_700_000_000_000 + s * workload::STEP_MS;
         let mut app = db.appender();
@@ -38,13 +58,17 @@ fn run(db: &Db) -> f64 {
             eprintln!("commit failed: {e}");
         }
     }
-    (SERIES as f64 * SCRAPES as f64) / start.elapsed().as_secs_f64()
+    let n = SERIES as f64 * SCRAPES as f64;
+    (
+        n / start.elapsed().as_secs_f64(),
+        n / (cpu_seconds() - cpu0).max(0.01),
+    )
 }
 
 fn main() {
     let mem = Db::in_memory(DbOptions::default());
-    let rate = run(&mem);
-    println!("WAL off (in memory):        {:>12.0} samples/s", rate);
+    let (wall, cpu) = run(&mem);
+    println!("WAL off (in memory):        {wall:>10.0} samples/s wall, {cpu:>10.0} per CPU second");
 
     let Ok(dir) = tempfile::tempdir() else {
         eprintln!("cannot create a temporary directory");
@@ -56,9 +80,11 @@ fn main() {
     };
     match Db::open(dir.path(), opts) {
         Ok(db) => {
-            let rate = run(&db);
+            let (wall, cpu) = run(&db);
             let st = db.stats();
-            println!("WAL on (fsync every 1s):    {:>12.0} samples/s", rate);
+            println!(
+                "WAL on (fsync every 1s):    {wall:>10.0} samples/s wall, {cpu:>10.0} per CPU second"
+            );
             println!(
                 "  WAL bytes on disk: {}, fsyncs: {}",
                 st.wal_bytes, st.wal_fsync_total
