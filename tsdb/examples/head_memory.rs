@@ -42,6 +42,7 @@ static ALLOC: Counting = Counting;
 
 const SERIES: u64 = 100_000;
 const SAMPLES: i64 = 480;
+const BATCH: u64 = 10_000;
 
 fn rss_bytes() -> Option<u64> {
     let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
@@ -79,6 +80,12 @@ fn main() {
             *v = workload::step(kinds[i as usize], *v, &mut rng);
             if app.append(labels, t, *v).is_err() {
                 eprintln!("append refused for series {i}");
+            }
+            // One commit per 10k series, as per-target scrapes would do.
+            if i % BATCH == BATCH - 1 {
+                if let Err(e) = app.commit() {
+                    eprintln!("commit failed: {e}");
+                }
             }
         }
         if let Err(e) = app.commit() {
