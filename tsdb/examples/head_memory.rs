@@ -82,10 +82,10 @@ fn main() {
                 eprintln!("append refused for series {i}");
             }
             // One commit per 10k series, as per-target scrapes would do.
-            if i % BATCH == BATCH - 1 {
-                if let Err(e) = app.commit() {
-                    eprintln!("commit failed: {e}");
-                }
+            if i % BATCH == BATCH - 1
+                && let Err(e) = app.commit()
+            {
+                eprintln!("commit failed: {e}");
             }
         }
         if let Err(e) = app.commit() {
