@@ -7,14 +7,48 @@
 //! encoded in the text format, which is what a node_exporter scrape does
 //! besides collecting (HTTP aside).
 //!
-//! `cargo run --release -p warden-exporters --example collect_cost -- 2000 [--encode]`
+//! With `--process`, the process collector is measured instead, with one
+//! group matching every process by command line (its worst case: every
+//! process's stat, status, io, limits, fd and cmdline read each time).
+//!
+//! Heap allocations per collection are counted too.
+//!
+//! `cargo run --release -p warden-exporters --example collect_cost -- 2000 [--encode|--process]`
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use warden_exporters::Collector;
 use warden_exporters::exposition::{Family, Format, encode};
 use warden_exporters::host::{HostCollector, HostConfig};
+use warden_exporters::process::{ProcessCollector, ProcessConfig, ProcessGroupConfig};
 use warden_tsdb::{AppendError, Appender, Labels, MetricMetadata};
+
+/// The system allocator, counting allocations.
+struct CountingAlloc;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Counts samples and keeps nothing, so only the collector is measured.
 #[derive(Default)]
@@ -91,11 +125,29 @@ fn cpu_ticks() -> Result<u64, String> {
 
 fn main() -> Result<(), String> {
     let encode_too = std::env::args().any(|a| a == "--encode");
-    let n: usize = match std::env::args().nth(1).filter(|a| a != "--encode") {
+    let process = std::env::args().any(|a| a == "--process");
+    let n: usize = match std::env::args().nth(1).filter(|a| !a.starts_with("--")) {
         Some(a) => a.parse().map_err(|_| format!("bad count {a:?}"))?,
         None => 2000,
     };
-    let mut collector = HostCollector::new(HostConfig::default()).map_err(|e| e.to_string())?;
+    let mut collector: Box<dyn Collector> = if process {
+        let all = ProcessGroupConfig {
+            name: "all".into(),
+            comm: Vec::new(),
+            cmdline: Some(regex::Regex::new("").map_err(|e| e.to_string())?),
+            pidfile: None,
+            cgroup: None,
+        };
+        Box::new(
+            ProcessCollector::new(ProcessConfig {
+                groups: vec![all],
+                ..ProcessConfig::default()
+            })
+            .map_err(|e| e.to_string())?,
+        )
+    } else {
+        Box::new(HostCollector::new(HostConfig::default()).map_err(|e| e.to_string())?)
+    };
     // One warm-up: label sets are built on first sight.
     let mut app = Counting::default();
     let errors = collector.collect(0, &mut app);
@@ -105,6 +157,7 @@ fn main() -> Result<(), String> {
     let series = app.samples;
     let hz = rustix::param::clock_ticks_per_second() as f64;
     let start = cpu_ticks()?;
+    let allocs_before = ALLOCATIONS.load(Ordering::Relaxed);
     let wall = std::time::Instant::now();
     let mut total = 0;
     let mut body = Vec::new();
@@ -121,9 +174,11 @@ fn main() -> Result<(), String> {
         }
     }
     let ticks = cpu_ticks()? - start;
+    let allocs = (ALLOCATIONS.load(Ordering::Relaxed) - allocs_before) as f64 / n as f64;
     let cpu_ms = ticks as f64 / hz * 1000.0 / n as f64;
     println!(
-        "{}collections {n} series_per_collection {:.0} (first {series}) cpu_ms_per_collection {cpu_ms:.3} wall_ms_per_collection {:.3}",
+        "{}{}collections {n} series_per_collection {:.0} (first {series}) cpu_ms_per_collection {cpu_ms:.3} wall_ms_per_collection {:.3} allocations_per_collection {allocs:.0}",
+        if process { "process " } else { "host " },
         if encode_too { "encoded " } else { "" },
         total as f64 / n as f64,
         wall.elapsed().as_secs_f64() * 1000.0 / n as f64
