@@ -25,6 +25,7 @@ mod netdev;
 mod os;
 mod pressure;
 mod stat;
+mod statfs;
 mod time;
 mod uname;
 pub(crate) mod util;
@@ -77,6 +78,9 @@ pub struct HostConfig {
     pub netdev_device_exclude: Regex,
     /// `/proc/vmstat` fields exposed as `node_vmstat_*`.
     pub vmstat_fields: Regex,
+    /// How long a mount's `statfs` may take before it counts as stuck
+    /// (`--collector.filesystem.mount-timeout`).
+    pub mount_timeout: std::time::Duration,
 }
 
 impl Default for HostConfig {
@@ -93,6 +97,7 @@ impl Default for HostConfig {
             diskstats_device_exclude: re(DEFAULT_DISKSTATS_DEVICE_EXCLUDE),
             netdev_device_exclude: re(DEFAULT_NETDEV_DEVICE_EXCLUDE),
             vmstat_fields: re(DEFAULT_VMSTAT_FIELDS),
+            mount_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -162,6 +167,7 @@ impl HostCollector {
                 &config.rootfs_path,
                 config.mount_points_exclude,
                 config.fs_types_exclude,
+                config.mount_timeout,
             ),
             diskstats: diskstats::Diskstats::new(
                 proc_,
