@@ -17,13 +17,14 @@
 //! | `namedprocess_namegroup_num_threads` | gauge | `groupname` |
 //! | `namedprocess_namegroup_oldest_start_time_seconds` | gauge | `groupname` |
 //! | `namedprocess_namegroup_states` | gauge | `groupname`, `state` = `Running`/`Sleeping`/`Waiting`/`Zombie`/`Other` |
-//! | `namedprocess_scrape_partial_errors`, `namedprocess_scrape_procread_errors` | counter | – |
+//! | `namedprocess_scrape_errors`, `namedprocess_scrape_partial_errors`, `namedprocess_scrape_procread_errors` | counter | – |
 //! | `warden_process_memory_limit_bytes` | gauge | `groupname` |
 //!
-//! As in process-exporter, the counters of a group only go up: they add
-//! each member's growth since the last collection (a process first seen
-//! adds its whole count), so a process that exits does not take its CPU
-//! seconds with it. A process belongs to the first group whose selectors
+//! As in process-exporter, the counters of a group only go up and count
+//! from when warden first saw each member: they add each member's growth
+//! since the last collection, so a process that exits does not take its
+//! CPU seconds with it (a process born since the last collection adds its
+//! whole count). A process belongs to the first group whose selectors
 //! all match.
 //!
 //! [`SelfProcessCollector`] exposes warden's own `process_*` metrics as the
@@ -166,8 +167,11 @@ pub struct ProcessCollector {
     /// Per group: accumulated counters (ticks, counts, bytes).
     totals: Vec<[u64; 8]>,
     generation: u64,
+    /// When the previous collection ran (milliseconds since the epoch).
+    last_collect_ms: Option<i64>,
     partial_errors: u64,
     read_errors: u64,
+    scrape_errors: u64,
     buf: Vec<u8>,
     cmdline: String,
     cgroup: Vec<u8>,
@@ -204,8 +208,10 @@ impl ProcessCollector {
             seen: HashMap::new(),
             totals: vec![[0; 8]; n],
             generation: 0,
+            last_collect_ms: None,
             partial_errors: 0,
             read_errors: 0,
+            scrape_errors: 0,
             buf: Vec::with_capacity(4096),
             cmdline: String::new(),
             cgroup: Vec::new(),
@@ -355,14 +361,28 @@ impl Collector for ProcessCollector {
         let entries = match std::fs::read_dir(&self.proc_path) {
             Ok(e) => e,
             Err(source) => {
+                self.scrape_errors += 1;
                 errors.push(CollectError::Io {
                     path: self.proc_path.display().to_string(),
                     source,
                 });
+                let counts = self.counts();
+                let mut sink = Sink::new(app, now_ms, &mut self.cache);
+                write_scrape_errors(&mut sink, counts);
                 return errors;
             }
         };
         self.generation += 1;
+        // The previous collection's time as clock ticks since boot: a
+        // process whose start is later is wholly new.
+        let new_since = match (self.last_collect_ms, self.boot_time) {
+            (Some(last), Some(boot)) => {
+                let since_boot_s = (last as f64 / 1000.0 - boot as f64 - 1.0).max(0.0);
+                Some((since_boot_s * self.ticks_per_second) as u64)
+            }
+            _ => None,
+        };
+        self.last_collect_ms = Some(now_ms);
         let mut gauges: Vec<Gauges> = (0..self.groups.len()).map(|_| Gauges::default()).collect();
         let mut limits_of_oldest: Vec<Option<u64>> = vec![None; self.groups.len()];
         for entry in entries.flatten() {
@@ -390,13 +410,14 @@ impl Collector for ProcessCollector {
                 g.oldest = Some((stat.starttime, pid));
                 limits_of_oldest[gi] = fd_ratio_limit;
             }
-            self.account(pid, gi, stat.starttime, counters);
+            self.account(pid, gi, stat.starttime, counters, new_since);
         }
         let generation = self.generation;
         self.seen.retain(|_, s| s.generation == generation);
 
         let limits = self.memory_limits(&gauges, &limits_of_oldest, mem_total);
         {
+            let counts = self.counts();
             let mut sink = Sink::new(app, now_ms, &mut self.cache);
             write_families(
                 &mut sink,
@@ -408,7 +429,7 @@ impl Collector for ProcessCollector {
                     ticks_per_second: self.ticks_per_second,
                     boot_time: self.boot_time,
                 },
-                (self.partial_errors, self.read_errors),
+                counts,
             );
         }
         self.cache.sweep();
@@ -424,6 +445,14 @@ struct Scale {
 }
 
 impl ProcessCollector {
+    fn counts(&self) -> ErrorCounts {
+        ErrorCounts {
+            scrape: self.scrape_errors,
+            partial: self.partial_errors,
+            read: self.read_errors,
+        }
+    }
+
     /// Reads a member's status, io, fds and limits into its group's gauges;
     /// returns its counters and its RSS/address-space rlimit.
     fn read_member(&mut self, pid_s: &str, stat: &Stat, g: &mut Gauges) -> (Counters, Option<u64>) {
@@ -483,11 +512,24 @@ impl ProcessCollector {
     }
 
     /// Adds a member's growth since last seen to its group's totals.
-    fn account(&mut self, pid: u32, group: usize, starttime: u64, now: Counters) {
+    ///
+    /// A process seen for the first time adds its whole count only if it
+    /// started after the previous collection (all of it happened since);
+    /// one that was already running (every process at the first collection,
+    /// or one that moved into the group) is counted from now on, as
+    /// process-exporter does, so no group starts with a jump.
+    fn account(
+        &mut self,
+        pid: u32,
+        group: usize,
+        starttime: u64,
+        now: Counters,
+        new_since: Option<u64>,
+    ) {
         let base = match self.seen.get(&pid) {
             Some(s) if s.starttime == starttime && s.group == group => s.counters,
-            // New (or a reused PID, or it changed groups): all of it counts.
-            _ => Counters::default(),
+            _ if new_since.is_some_and(|since| starttime >= since) => Counters::default(),
+            _ => now,
         };
         let totals = &mut self.totals[group];
         for (t, (n, b)) in totals
@@ -554,7 +596,7 @@ fn write_families(
     totals: &[[u64; 8]],
     limits: &[Option<u64>],
     scale: Scale,
-    (partial, read): (u64, u64),
+    counts: ErrorCounts,
 ) {
     use MetricType::{Counter, Gauge};
     const NUM_PROCS: &str = "namedprocess_namegroup_num_procs";
@@ -657,17 +699,36 @@ fn write_families(
             sink.sample(LIMIT, &gl, *l as f64);
         }
     }
+    write_scrape_errors(sink, counts);
+}
+
+/// process-exporter's own error counters.
+#[derive(Clone, Copy)]
+struct ErrorCounts {
+    scrape: u64,
+    partial: u64,
+    read: u64,
+}
+
+fn write_scrape_errors(sink: &mut Sink<'_>, c: ErrorCounts) {
+    use MetricType::Counter;
+    sink.single(
+        "namedprocess_scrape_errors",
+        Counter,
+        "general scrape errors: no proc metrics collected during a cycle",
+        c.scrape as f64,
+    );
     sink.single(
         "namedprocess_scrape_partial_errors",
         Counter,
         "incremented each time a tracked proc's metrics collection fails partially, e.g. unreadable I/O stats",
-        partial as f64,
+        c.partial as f64,
     );
     sink.single(
         "namedprocess_scrape_procread_errors",
         Counter,
         "incremented each time a proc's metrics collection fails",
-        read as f64,
+        c.read as f64,
     );
 }
 
@@ -799,8 +860,9 @@ mod tests {
             sys_path: sys,
         })
         .unwrap();
+        // 100 s after boot.
         let mut app = MemAppender::default();
-        let errors = c.collect(1, &mut app);
+        let errors = c.collect(1_700_000_100_000, &mut app);
         assert!(errors.is_empty(), "{errors:?}");
         let v = |s: &str| app.value(s);
         assert_eq!(
@@ -821,7 +883,7 @@ mod tests {
         );
         assert_eq!(
             v(r#"namedprocess_namegroup_cpu_seconds_total{groupname="web", mode="user"}"#),
-            Some(3.0)
+            Some(0.0)
         );
         assert_eq!(
             v(r#"namedprocess_namegroup_memory_bytes{groupname="web", memtype="resident"}"#),
@@ -849,7 +911,7 @@ mod tests {
         );
         assert_eq!(
             v(r#"namedprocess_namegroup_read_bytes_total{groupname="web"}"#),
-            Some(4096.0)
+            Some(0.0)
         );
         assert_eq!(
             v(r#"namedprocess_namegroup_states{groupname="web", state="Sleeping"}"#),
@@ -870,21 +932,32 @@ mod tests {
         // pg has no status/io/limits/fd: partial reads are counted, not errors.
         assert_eq!(v("namedprocess_scrape_partial_errors"), Some(1.0));
 
-        // A worker exits and the master's counters grow: totals only go up.
+        // A worker exits, the master's counters grow, and a worker born
+        // since the last collection arrives: totals only go up.
         std::fs::remove_dir_all(proc_.join("101")).unwrap();
         std::fs::write(
             proc_.join("100/stat"),
             "100 (nginx) S 1 1 1 0 -1 0 10 0 2 0 260 50 0 0 20 0 4 0 500 1000000 100 0\n",
         )
         .unwrap();
+        std::fs::create_dir_all(proc_.join("102")).unwrap();
+        std::fs::write(
+            proc_.join("102/stat"),
+            "102 (nginx) R 1 1 1 0 -1 0 10 0 2 0 40 5 0 0 20 0 1 0 20000 1000000 100 0\n",
+        )
+        .unwrap();
         let mut app = MemAppender::default();
-        c.collect(2, &mut app);
+        c.collect(1_700_000_300_000, &mut app);
         assert_eq!(
             app.value(r#"namedprocess_namegroup_cpu_seconds_total{groupname="web", mode="user"}"#),
-            Some(3.6)
+            Some(1.0)
         );
         assert_eq!(
             app.value(r#"namedprocess_namegroup_num_procs{groupname="web"}"#),
+            Some(2.0)
+        );
+        assert_eq!(
+            app.value(r#"namedprocess_namegroup_states{groupname="web", state="Running"}"#),
             Some(1.0)
         );
     }
