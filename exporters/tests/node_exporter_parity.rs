@@ -65,6 +65,22 @@ const LIST: &[&str] = &[
     "node_vmstat_*",
     "node_pressure_*",
     "node_entropy_available_bits",
+    // Beyond the list: what warden also writes from the same sources.
+    "node_cpu_guest_seconds_total",
+    "node_disk_*",
+    "node_network_receive_fifo_total",
+    "node_network_receive_frame_total",
+    "node_network_receive_compressed_total",
+    "node_network_receive_multicast_total",
+    "node_network_transmit_fifo_total",
+    "node_network_transmit_colls_total",
+    "node_network_transmit_carrier_total",
+    "node_network_transmit_compressed_total",
+    "node_entropy_pool_size_bits",
+    "node_os_version",
+    "node_time_clocksource_*",
+    "node_timex_*",
+    "node_nf_conntrack_*",
 ];
 
 /// Labels whose value sets must be equal between the two.
@@ -131,8 +147,8 @@ fn get_as(port: u16, path: &str, accept: &str) -> Option<Vec<u8>> {
 }
 
 fn in_list(name: &str) -> bool {
-    LIST.iter().any(|l| match l.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix),
+    LIST.iter().any(|l| match l.split_once('*') {
+        Some((prefix, suffix)) => name.starts_with(prefix) && name.ends_with(suffix),
         None => name == *l,
     })
 }

@@ -13,6 +13,7 @@
 //! The roots are configurable for a DaemonSet that mounts the host's
 //! `/proc`, `/sys` and `/` under `/host`: labels stay as the host sees them.
 
+mod conntrack;
 mod cpu;
 mod diskstats;
 mod entropy;
@@ -27,6 +28,7 @@ mod pressure;
 mod stat;
 mod statfs;
 mod time;
+mod timex;
 mod uname;
 pub(crate) mod util;
 mod vmstat;
@@ -132,6 +134,7 @@ pub struct HostCollector {
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
     entropy: entropy::Entropy,
+    conntrack: conntrack::Conntrack,
     time: time::Time,
     os: os::Os,
 }
@@ -179,6 +182,7 @@ impl HostCollector {
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
             entropy: entropy::Entropy::new(proc_),
+            conntrack: conntrack::Conntrack::new(proc_),
             time: time::Time::new(&config.sys_path),
             os: os::Os::new(&config.rootfs_path),
         })
@@ -217,6 +221,7 @@ impl Collector for HostCollector {
             vmstat,
             pressure,
             entropy,
+            conntrack,
             time,
             os,
         } = self;
@@ -242,7 +247,9 @@ impl Collector for HostCollector {
                 vmstat.collect(buf, s),
                 pressure.collect(buf, s),
                 entropy.collect(buf, s),
+                conntrack.collect(buf, s),
                 time.collect(now_ms, buf, s),
+                timex::collect(s),
                 os.collect(buf, s),
                 {
                     uname::collect(s);
