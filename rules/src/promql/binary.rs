@@ -177,6 +177,10 @@ fn vector_scalar(
 
 /// The matching clause of a binary expression.
 struct Matching {
+    /// `fill_right`: value of the "one" side where a "many" series has no match.
+    fill_one: Option<f64>,
+    /// `fill_left`: value of the "many" side where a "one" series has no match.
+    fill_many: Option<f64>,
     on: bool,
     names: Vec<String>,
     card: Card,
@@ -198,6 +202,8 @@ impl Matching {
     fn from_expr(b: &BinaryExpr) -> Matching {
         let Some(m) = &b.modifier else {
             return Matching {
+                fill_one: None,
+                fill_many: None,
                 on: false,
                 names: Vec::new(),
                 card: Card::OneToOne,
@@ -215,6 +221,8 @@ impl Matching {
             _ => (Card::OneToOne, Vec::new()),
         };
         Matching {
+            fill_one: m.fill_values.rhs,
+            fill_many: m.fill_values.lhs,
             on,
             names,
             card,
@@ -332,7 +340,6 @@ fn vector_vector(
     let mut out: Vec<VSeries> = Vec::new();
     let mut out_by_pair: HashMap<(usize, usize), usize> = HashMap::new();
     let mut out_by_labels: HashMap<Labels, usize> = HashMap::new();
-    let mut label_ids: Vec<usize> = Vec::new();
     let mut label_seen: Vec<usize> = Vec::new();
     let drop = !op.is_comparison() || return_bool;
     for i in 0..n {
@@ -359,12 +366,19 @@ fn vector_vector(
         for (mi, ms) in many.iter().enumerate() {
             let Some(mv) = ms.vals[i] else { continue };
             let sig = msig[mi];
-            let Some(&oi) = one_by_sig[sig].iter().find(|&&k| one[k].vals[i].is_some()) else {
-                continue;
+            let partner = one_by_sig[sig]
+                .iter()
+                .copied()
+                .find(|&k| one[k].vals[i].is_some());
+            let (oi, ov) = match partner {
+                Some(oi) => (oi, one[oi].vals[i].unwrap_or(f64::NAN)),
+                None => match m.fill_one {
+                    Some(f) => (usize::MAX, f),
+                    None => continue,
+                },
             };
-            let ov = one[oi].vals[i].unwrap_or(f64::NAN);
-            if m.card == Card::OneToOne {
-                if matched_at[sig] == i + 1 {
+            if oi != usize::MAX {
+                if m.card == Card::OneToOne && matched_at[sig] == i + 1 {
                     return Err(PromqlError::Execution(
                         "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)".into(),
                     ));
@@ -372,40 +386,28 @@ fn vector_vector(
                 matched_at[sig] = i + 1;
             }
             let (lv, rv) = if swapped { (ov, mv) } else { (mv, ov) };
-            let (value, keep) = apply(op, lv, rv);
-            let value = if op.is_comparison() {
-                if return_bool {
-                    if keep { 1.0 } else { 0.0 }
-                } else if keep {
-                    value
-                } else {
-                    continue;
-                }
-            } else {
-                value
+            let Some(value) = combine(op, lv, rv, return_bool) else {
+                continue;
             };
-            let idx = match out_by_pair.get(&(mi, oi)) {
-                Some(&idx) => idx,
-                None => {
-                    let labels = result_labels(&ms.labels, &one[oi].labels, m);
-                    let idx = match out_by_labels.get(&labels) {
-                        Some(&idx) => idx,
-                        None => {
-                            out.push(VSeries {
-                                labels: labels.clone(),
-                                drop_name: ms.drop_name || drop,
-                                vals: vec![None; n],
-                            });
-                            label_ids.push(out.len() - 1);
-                            label_seen.push(0);
-                            out_by_labels.insert(labels, out.len() - 1);
-                            out.len() - 1
-                        }
+            let idx = output_for(
+                &mut out,
+                &mut out_by_pair,
+                &mut out_by_labels,
+                &mut label_seen,
+                (mi, oi),
+                n,
+                || {
+                    let one_labels = if oi == usize::MAX {
+                        Labels::empty()
+                    } else {
+                        one[oi].labels.clone()
                     };
-                    out_by_pair.insert((mi, oi), idx);
-                    idx
-                }
-            };
+                    (
+                        result_labels(&ms.labels, &one_labels, m),
+                        ms.drop_name || drop,
+                    )
+                },
+            );
             if label_seen[idx] == i + 1 {
                 let msg = if m.card == Card::OneToOne {
                     "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
@@ -417,11 +419,79 @@ fn vector_vector(
             label_seen[idx] = i + 1;
             out[idx].vals[i] = Some(value);
         }
+        if let Some(fill) = m.fill_many {
+            for (oi, os) in one.iter().enumerate() {
+                let Some(ov) = os.vals[i] else { continue };
+                if matched_at[osig[oi]] == i + 1 {
+                    continue;
+                }
+                // Several "one" series of a match group would be a duplicate error above.
+                matched_at[osig[oi]] = i + 1;
+                let (lv, rv) = if swapped { (ov, fill) } else { (fill, ov) };
+                let Some(value) = combine(op, lv, rv, return_bool) else {
+                    continue;
+                };
+                let idx = output_for(
+                    &mut out,
+                    &mut out_by_pair,
+                    &mut out_by_labels,
+                    &mut label_seen,
+                    (usize::MAX, oi),
+                    n,
+                    || (m.match_labels(&os.labels), drop),
+                );
+                label_seen[idx] = i + 1;
+                out[idx].vals[i] = Some(value);
+            }
+        }
     }
-    let _ = label_ids;
     ev.limits
         .add(out.iter().map(|s| s.vals.iter().flatten().count()).sum())?;
     Ok(out)
+}
+
+/// The value of one matched pair, or `None` when a comparison filters it out.
+fn combine(op: Op, lv: f64, rv: f64, return_bool: bool) -> Option<f64> {
+    let (value, keep) = apply(op, lv, rv);
+    if !op.is_comparison() {
+        return Some(value);
+    }
+    if return_bool {
+        return Some(if keep { 1.0 } else { 0.0 });
+    }
+    keep.then_some(value)
+}
+
+/// The output series of a matched pair, created on first use.
+#[allow(clippy::too_many_arguments)]
+fn output_for(
+    out: &mut Vec<VSeries>,
+    by_pair: &mut HashMap<(usize, usize), usize>,
+    by_labels: &mut HashMap<Labels, usize>,
+    seen: &mut Vec<usize>,
+    pair: (usize, usize),
+    n: usize,
+    make: impl FnOnce() -> (Labels, bool),
+) -> usize {
+    if let Some(&idx) = by_pair.get(&pair) {
+        return idx;
+    }
+    let (labels, drop_name) = make();
+    let idx = match by_labels.get(&labels) {
+        Some(&idx) => idx,
+        None => {
+            out.push(VSeries {
+                labels: labels.clone(),
+                drop_name,
+                vals: vec![None; n],
+            });
+            seen.push(0);
+            by_labels.insert(labels, out.len() - 1);
+            out.len() - 1
+        }
+    };
+    by_pair.insert(pair, idx);
+    idx
 }
 
 /// Prometheus's `resultMetric`: the many side's labels, reduced to the

@@ -23,6 +23,10 @@ mod output;
 mod parse;
 pub mod promqltest;
 mod selectors;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;
 mod value;
 
 use std::time::Duration;

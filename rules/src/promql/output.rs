@@ -16,10 +16,14 @@ use super::{EngineOptions, InstantSample, PromqlError, QueryOutput, Value};
 
 const DUPLICATE: &str = "vector cannot contain metrics with the same labelset";
 
+/// Labels Prometheus removes together with the metric name: the name and
+/// the type-and-unit metadata labels.
+const METADATA_LABELS: [&str; 3] = ["__name__", "__type__", "__unit__"];
+
 fn final_labels(l: &Labels, drop_name: bool) -> Labels {
-    if drop_name && l.metric_name().is_some() {
+    if drop_name && METADATA_LABELS.iter().any(|n| l.get(n).is_some()) {
         let mut b = l.to_builder();
-        b.remove("__name__");
+        b.retain(|n| !METADATA_LABELS.contains(&n));
         b.build().unwrap_or_default()
     } else {
         l.clone()
@@ -42,6 +46,7 @@ fn evaluate(
         src: expr,
         query_start: steps.start,
         query_end: steps.end(),
+        query_step: if is_range { steps.step } else { 0 },
         is_range,
         limits: Limits::new(deadline, opts.max_samples),
         annos: Collector::default(),

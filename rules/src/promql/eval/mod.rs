@@ -24,6 +24,8 @@ pub(crate) struct Evaluator<'a> {
     /// Start and end of the query, for `@ start()` / `@ end()`.
     pub query_start: i64,
     pub query_end: i64,
+    /// Step of the query in ms (0 for an instant query), for `step()`.
+    pub query_step: i64,
     /// Whether the query is a range query (sorting is then ineffective).
     pub is_range: bool,
     pub limits: Limits,

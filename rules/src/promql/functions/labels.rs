@@ -45,6 +45,57 @@ fn valid_label_name(n: &str) -> bool {
     !n.is_empty()
 }
 
+/// Whether the string literal `e`, decoded with Go's rules, is valid UTF-8.
+///
+/// `promql-parser` turns `"\xff"` into the character U+00FF, while Go
+/// yields the byte 0xff, which is not a valid label name; so the escapes in
+/// the source text decide.
+fn literal_is_utf8(ev: &Evaluator<'_>, e: &Expr) -> bool {
+    let start = ev.pos(e);
+    let src = ev.src.as_bytes();
+    let Some(&quote) = src.get(start) else {
+        return true;
+    };
+    if quote == b'`' {
+        return true;
+    }
+    let mut bytes = Vec::new();
+    let mut i = start + 1;
+    while i < src.len() && src[i] != quote {
+        if src[i] == b'\\' && i + 1 < src.len() {
+            let c = src[i + 1];
+            let hex = |s: &[u8]| {
+                std::str::from_utf8(s)
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+            };
+            let oct = |s: &[u8]| {
+                std::str::from_utf8(s)
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 8).ok())
+            };
+            let escaped = if c == b'x' && i + 4 <= src.len() {
+                hex(&src[i + 2..i + 4])
+            } else if (b'0'..=b'7').contains(&c) && i + 4 <= src.len() {
+                oct(&src[i + 1..i + 4])
+            } else {
+                None
+            };
+            if let Some(b) = escaped {
+                bytes.push(b);
+                i += 4;
+                continue;
+            }
+            bytes.push(b'a');
+            i += 2;
+            continue;
+        }
+        bytes.push(src[i]);
+        i += 1;
+    }
+    std::str::from_utf8(&bytes).is_ok()
+}
+
 /// `label_replace(v, dst, replacement, src, regex)`.
 pub(crate) fn label_replace(
     ev: &mut Evaluator<'_>,
@@ -60,7 +111,7 @@ pub(crate) fn label_replace(
             "invalid regular expression in label_replace(): {re_str}"
         ))
     })?;
-    if !valid_label_name(&dst) {
+    if !valid_label_name(&dst) || !literal_is_utf8(ev, args[1]) {
         return Err(PromqlError::Execution(format!(
             "invalid destination label name in label_replace(): {dst}"
         )));
@@ -102,7 +153,7 @@ pub(crate) fn label_join(
         }
         srcs.push(s);
     }
-    if !valid_label_name(&dst) {
+    if !valid_label_name(&dst) || !literal_is_utf8(ev, args[1]) {
         return Err(PromqlError::Execution(format!(
             "invalid destination label name in label_join(): {dst}"
         )));

@@ -96,6 +96,33 @@ pub(crate) fn eval_call(
             (0..n).map(|i| steps.t(i) as f64 / 1000.0).collect(),
         )),
         "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
+        "start" => Ok(Val::Scalar(vec![ev.query_start as f64 / 1000.0; n])),
+        "end" => Ok(Val::Scalar(vec![ev.query_end as f64 / 1000.0; n])),
+        "range" => Ok(Val::Scalar(vec![
+            (ev.query_end - ev.query_start) as f64
+                / 1000.0;
+            n
+        ])),
+        "step" => Ok(Val::Scalar(vec![ev.query_step as f64 / 1000.0; n])),
+        "min_of" | "max_of" => {
+            let a = eval_scalar(ev, args[0], steps)?;
+            let b = eval_scalar(ev, args[1], steps)?;
+            let max = name == "max_of";
+            Ok(Val::Scalar(
+                a.iter()
+                    .zip(&b)
+                    .map(|(&x, &y)| {
+                        if x.is_nan() || y.is_nan() {
+                            f64::NAN
+                        } else if max {
+                            x.max(y)
+                        } else {
+                            x.min(y)
+                        }
+                    })
+                    .collect(),
+            ))
+        }
         "vector" => {
             let s = eval_scalar(ev, args[0], steps)?;
             Ok(Val::Vector(vec![VSeries {

@@ -98,6 +98,9 @@ pub(crate) fn mad(s: &[Sample]) -> Option<f64> {
     if s.is_empty() {
         return None;
     }
+    if s.iter().any(|x| x.v.is_nan()) {
+        return Some(f64::NAN);
+    }
     let mut v: Vec<f64> = s.iter().map(|x| x.v).collect();
     let median = quantile(0.5, &mut v);
     let mut d: Vec<f64> = s.iter().map(|x| (x.v - median).abs()).collect();
