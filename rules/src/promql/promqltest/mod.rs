@@ -106,6 +106,15 @@ mod tests {
     }
 
     #[test]
+    fn extreme_times_do_not_panic() {
+        let src =
+            "load 1y\n  m 1 2\n\neval instant at 292y m\n\neval range from 0 to 292y step 1y m\n";
+        let r = run_source(Path::new("x.test"), src, &Engine::default());
+        assert_eq!(r.error, None);
+        assert_eq!(r.cases.len(), 2);
+    }
+
+    #[test]
     fn file_errors_name_file_and_line() {
         let r = run_source(
             Path::new("x.test"),

@@ -105,10 +105,14 @@ fn parse_go_int(s: &str) -> Option<i64> {
 
 fn parse_go_float(s: &str) -> Option<f64> {
     let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let lower = body.to_ascii_lowercase();
+    if let Some(hex) = lower.strip_prefix("0x") {
+        let v = parse_hex_float(hex)?;
+        return Some(if s.starts_with('-') { -v } else { v });
+    }
     // Rust accepts the same special words as Go ("inf", "infinity", "nan",
-    // any case); refuse what Go refuses: empty, '_' without prefix, hex
-    // mantissas (not supported here), and Rust-only forms.
-    if body.is_empty() || body.contains('_') || body.to_ascii_lowercase().starts_with("0x") {
+    // any case); refuse what Go refuses: empty, '_' separators.
+    if body.is_empty() || body.contains('_') {
         return None;
     }
     if !body
@@ -118,6 +122,27 @@ fn parse_go_float(s: &str) -> Option<f64> {
         return None;
     }
     s.parse().ok()
+}
+
+/// Go's hexadecimal float after `0x`: `h[.h]p[+-]d` (the exponent is
+/// mandatory), e.g. `1.8p1` = 3.
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mantissa, exp) = s.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0.0f64;
+    for c in int.chars() {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    Some(v * 2f64.powi(exp))
 }
 
 #[cfg(test)]
@@ -153,5 +178,8 @@ mod tests {
         assert_eq!(parse_scalar_line("metric"), None);
         assert_eq!(parse_scalar_line("1_000"), None);
         assert_eq!(parse_scalar_line("0x_1F"), Some(31.0));
+        assert_eq!(parse_scalar_line("0x1.8p1"), Some(3.0));
+        assert_eq!(parse_scalar_line("-0x1p-2"), Some(-0.25));
+        assert_eq!(parse_scalar_line("0x1.8"), None);
     }
 }

@@ -332,13 +332,10 @@ fn run_instant(
     if ev.excluded_from_range_check() || QUERY_CONTEXT_FUNCS.is_match(q) {
         return Ok(());
     }
-    let context = format!(
-        "{context}range mode ({}ms to {}ms step 1m): ",
-        t - 60_000,
-        t + 60_000
-    );
+    let (from, to) = (t.saturating_sub(60_000), t.saturating_add(60_000));
+    let context = format!("{context}range mode ({from}ms to {to}ms step 1m): ");
     let range = engine
-        .range(store, q, t - 60_000, t + 60_000, 60_000)
+        .range(store, q, from, to, 60_000)
         .map_err(|e| Miss::new(format!("{context}the query failed"), err_text(&e)))?;
     if ev.is_ordered() {
         return Ok(());
