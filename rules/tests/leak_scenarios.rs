@@ -310,3 +310,9 @@ fn warden_gets_every_public_scenario_right() {
         "leaks still reported 1 h after they stopped"
     );
 }
+
+#[test]
+fn heldout_scenarios_are_scored() {
+    let t = run_warden("data-heldout");
+    assert_eq!(t.no_leak + t.must_detect, 14);
+}

@@ -30,9 +30,10 @@ pub enum Status {
 pub struct Verdict {
     /// This evaluation's conclusion.
     pub status: Status,
-    /// Whether a leak is reported, after hysteresis (a `Leak` status held
-    /// for `fire_after`; cleared after `clear_after` without one). This is
-    /// what an alert should follow.
+    /// Whether a leak is reported, after hysteresis: raised when this
+    /// evaluation is `Leak` and `Leak` has been seen for `fire_after` with
+    /// no gap between two `Leak`s longer than `fire_after`; cleared after
+    /// `clear_after` without a `Leak`. This is what an alert should follow.
     pub suspected: bool,
     /// Growth rate of the memory floor (bytes per second) over the fit the
     /// verdict rests on; `None` when nothing could be fitted.
@@ -343,6 +344,7 @@ fn candidate(
 struct Hysteresis {
     last_now: Option<i64>,
     leak_since: Option<i64>,
+    last_leak: Option<i64>,
     quiet_since: Option<i64>,
     suspected: bool,
 }
@@ -390,12 +392,19 @@ impl LeakDetector {
         let st = &mut self.state;
         if a.status == Status::Leak {
             st.quiet_since = None;
+            st.last_leak = Some(now_ms);
             let since = *st.leak_since.get_or_insert(now_ms);
             if now_ms.saturating_sub(since) >= fire_ms {
                 st.suspected = true;
             }
         } else {
-            st.leak_since = None;
+            // A short dropout (one noisy fit) does not restart the count.
+            let dropout = st
+                .last_leak
+                .is_none_or(|t| now_ms.saturating_sub(t) > fire_ms);
+            if dropout {
+                st.leak_since = None;
+            }
             if st.suspected {
                 let since = *st.quiet_since.get_or_insert(now_ms);
                 if now_ms.saturating_sub(since) >= clear_ms {

@@ -85,14 +85,14 @@ fn detrended_range(pts: &[Point]) -> Option<f64> {
 
 /// The floor points of `points` (relative times, last point near 0):
 /// the minimum of each window of `width` seconds, windows ending at `end`,
-/// `end - width/2`, … and lying wholly inside the data. Each point keeps the
+/// `end - width/4`, … and lying wholly inside the data. Each point keeps the
 /// time of its minimum; a minimum found by two overlapping windows is kept
 /// once. Oldest first.
 pub fn floor_points(points: &[Point], width: f64, end: f64) -> Vec<Point> {
     let Some(first) = points.first() else {
         return Vec::new();
     };
-    let stride = width / 2.0;
+    let stride = width / 4.0;
     let mut out: Vec<(usize, Point)> = Vec::new();
     let mut hi_t = end;
     while hi_t - width >= first.t - 1e-9 {
