@@ -89,6 +89,8 @@ struct Score {
     first_fire: Option<f64>,
     delay: Option<f64>,
     resolved: Option<bool>,
+    /// Last firing after the leak ended, relative to its end.
+    cleared_after: Option<f64>,
     ttl_errors: Vec<f64>,
     ttl_missing: usize,
 }
@@ -103,6 +105,7 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
     let false_alarm = evals.iter().any(|e| e.fired && e.t < healthy_end);
     let first_fire = evals.iter().find(|e| e.fired).map(|e| e.t);
     let (mut missed, mut delay, mut resolved) = (false, None, None);
+    let mut cleared_after = None;
     let (mut ttl_errors, mut ttl_missing) = (Vec::new(), 0);
     if truth.leak {
         let start = truth.leak_start.expect("leak_start_s for a leak");
@@ -112,6 +115,13 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
         missed = truth.must_detect && detected.is_none();
         if let Some(end) = truth.leak_end {
             resolved = Some(!evals.iter().any(|e| e.fired && e.t >= end + 3600.0));
+            cleared_after = Some(
+                evals
+                    .iter()
+                    .filter(|e| e.fired && e.t >= end)
+                    .map(|e| e.t - end + STEP_S)
+                    .fold(0.0, f64::max),
+            );
         }
         if truth.must_detect {
             let last_t = evals.last().map_or(0.0, |e| e.t);
@@ -141,6 +151,7 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
         first_fire,
         delay,
         resolved,
+        cleared_after,
         ttl_errors,
         ttl_missing,
     }
@@ -166,7 +177,10 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
 
 /// Totals over a set of scenarios.
 struct Totals {
+    /// No-leak scenarios on which it fired.
     false_alarms: usize,
+    /// Leak scenarios on which it fired before the leak started.
+    early_alarms: usize,
     no_leak: usize,
     misses: usize,
     must_detect: usize,
@@ -182,13 +196,14 @@ struct Totals {
 fn report(title: &str, truths: &[Truth], scores: &[Score]) -> Totals {
     println!("\n== {title}");
     println!(
-        "{:<30} {:>5} {:>6} {:>6} {:>7} {:>7} {:>6} {:>9} {:>8}",
+        "{:<30} {:>5} {:>7} {:>6} {:>7} {:>7} {:>6} {:>9} {:>8}",
         "scenario", "leak", "result", "fire", "delay", "firing", "resolv", "ttl|err|", "ttl-miss"
     );
     let mut delays = Vec::new();
     let mut all_err = Vec::new();
     let mut t = Totals {
         false_alarms: 0,
+        early_alarms: 0,
         no_leak: 0,
         misses: 0,
         must_detect: 0,
@@ -206,16 +221,22 @@ fn report(title: &str, truths: &[Truth], scores: &[Score]) -> Totals {
         if tr.must_detect {
             t.must_detect += 1;
         }
-        let result = if s.false_alarm {
-            t.false_alarms += 1;
-            "FALSE"
-        } else if s.missed {
+        if s.false_alarm {
+            if tr.leak {
+                t.early_alarms += 1;
+            } else {
+                t.false_alarms += 1;
+            }
+        }
+        if s.missed {
             t.misses += 1;
-            "MISS"
-        } else if tr.leak && s.delay.is_some() {
-            "found"
-        } else {
-            "ok"
+        }
+        let result = match (s.false_alarm, s.missed, tr.leak && s.delay.is_some()) {
+            (true, true, _) => "FA+MISS",
+            (true, false, _) => "FALSE",
+            (false, true, _) => "MISS",
+            (false, false, true) => "found",
+            (false, false, false) => "ok",
         };
         if let Some(d) = s.delay
             && tr.must_detect
@@ -229,7 +250,7 @@ fn report(title: &str, truths: &[Truth], scores: &[Score]) -> Totals {
         t.ttl_missing += s.ttl_missing;
         let errs = median(s.ttl_errors.iter().map(|e| e.abs()).collect());
         println!(
-            "{:<30} {:>5} {:>6} {:>6} {:>7} {:>6.1}% {:>6} {:>9} {:>8}",
+            "{:<30} {:>5} {:>7} {:>6} {:>7} {:>6.1}% {:>6} {:>9} {:>8}",
             tr.name,
             if tr.leak { "yes" } else { "no" },
             result,
@@ -237,9 +258,8 @@ fn report(title: &str, truths: &[Truth], scores: &[Score]) -> Totals {
             hm(s.delay),
             100.0 * s.firing_share,
             match s.resolved {
-                None => "-",
-                Some(true) => "yes",
-                Some(false) => "NO",
+                None => "-".to_string(),
+                Some(ok) => format!("{}{}", if ok { "" } else { "NO " }, hm(s.cleared_after)),
             },
             errs.map_or("-".into(), |e| format!("{:.0}%", 100.0 * e)),
             s.ttl_missing,
@@ -251,9 +271,10 @@ fn report(title: &str, truths: &[Truth], scores: &[Score]) -> Totals {
         all_err.iter().filter(|e| **e <= 0.2).count() as f64 / all_err.len().max(1) as f64;
     t.ttl_median_abs = median(all_err);
     println!(
-        "false alarms {}/{} no-leak, misses {}/{} must-detect, median delay {}, time-to-limit: median |err| {}, {:.0}% within 20% ({} points, {} without an estimate), unresolved {}",
+        "false alarms {}/{} no-leak (+{} before a leak started), misses {}/{} must-detect, median delay {}, time-to-limit: median |err| {}, {:.0}% within 20% ({} points, {} without an estimate), unresolved {}",
         t.false_alarms,
         t.no_leak,
+        t.early_alarms,
         t.misses,
         t.must_detect,
         hm(t.median_delay),
@@ -304,6 +325,7 @@ fn warden_gets_every_public_scenario_right() {
     assert_eq!(t.no_leak, 12, "the public set has 12 no-leak scenarios");
     assert_eq!(t.must_detect, 8, "the public set has 8 must-detect leaks");
     assert_eq!(t.false_alarms, 0, "false alarms");
+    assert_eq!(t.early_alarms, 0, "alarms before a leak started");
     assert_eq!(t.misses, 0, "missed leaks");
     assert_eq!(
         t.unresolved, 0,
@@ -315,4 +337,126 @@ fn warden_gets_every_public_scenario_right() {
 fn heldout_scenarios_are_scored() {
     let t = run_warden("data-heldout");
     assert_eq!(t.no_leak + t.must_detect, 14);
+}
+
+/// Prometheus's `linearRegression` (promql/functions.go): least squares with
+/// x = seconds relative to `at`, Kahan-compensated sums, and slope 0 for a
+/// constant series. Returns (slope, value at `at`).
+fn prom_linear_regression(samples: &[(f64, f64)], at: f64) -> (f64, f64) {
+    fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+        let t = sum + inc;
+        let c = if t.is_infinite() {
+            0.0
+        } else if sum.abs() >= inc.abs() {
+            c + ((sum - t) + inc)
+        } else {
+            c + ((inc - t) + sum)
+        };
+        (t, c)
+    }
+    let init_y = samples[0].1;
+    let const_y = samples.iter().all(|s| s.1 == init_y);
+    if const_y {
+        return if init_y.is_infinite() {
+            (f64::NAN, f64::NAN)
+        } else {
+            (0.0, init_y)
+        };
+    }
+    let (mut n, mut sx, mut cx, mut sy, mut cy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut sxy, mut cxy, mut sx2, mut cx2) = (0.0, 0.0, 0.0, 0.0);
+    for &(t, v) in samples {
+        n += 1.0;
+        // Prometheus works in integer milliseconds.
+        let x = ((t * 1000.0).round() - (at * 1000.0).round()) / 1e3;
+        (sx, cx) = kahan_inc(x, sx, cx);
+        (sy, cy) = kahan_inc(v, sy, cy);
+        (sxy, cxy) = kahan_inc(x * v, sxy, cxy);
+        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov_xy = sxy - sx * sy / n;
+    let var_x = sx2 - sx * sx / n;
+    let slope = cov_xy / var_x;
+    (slope, sy / n - slope * sx / n)
+}
+
+/// A baseline alerting rule evaluated every `STEP_S` like Prometheus: the
+/// expression over the range `(T - range, T]`, then `for:` (pending until
+/// the condition has held for `for_s`).
+fn baseline_evals(
+    rows: &[(f64, f64)],
+    range_s: f64,
+    for_s: f64,
+    cond: impl Fn(f64, f64) -> bool,
+) -> Vec<Eval> {
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut active_at: Option<f64> = None;
+    let mut now = first.0;
+    while now <= last.0 {
+        let lo = rows.partition_point(|r| r.0 <= now - range_s);
+        let hi = rows.partition_point(|r| r.0 <= now);
+        let sel = &rows[lo..hi];
+        let holds = sel.len() >= 2 && {
+            let (slope, at_now) = prom_linear_regression(sel, now);
+            cond(slope, at_now)
+        };
+        if holds {
+            active_at.get_or_insert(now);
+        } else {
+            active_at = None;
+        }
+        out.push(Eval {
+            t: now,
+            fired: active_at.is_some_and(|a| now - a >= for_s),
+            ttl: None,
+        });
+        now += STEP_S;
+    }
+    out
+}
+
+fn run_baseline(
+    title: &str,
+    range_s: f64,
+    for_s: f64,
+    cond: impl Fn(f64, f64, f64) -> bool,
+) -> Totals {
+    let dir = scenarios_dir("data");
+    let truths = load_truths(&dir);
+    let scores: Vec<Score> = truths
+        .iter()
+        .map(|tr| {
+            let rows = load_rows(&dir, tr);
+            let evals = baseline_evals(&rows, range_s, for_s, |slope, at_now| {
+                cond(slope, at_now, tr.limit)
+            });
+            score(tr, &evals)
+        })
+        .collect();
+    report(title, &truths, &scores)
+}
+
+/// The PromQL rules warden is compared with, computed exactly as Prometheus
+/// computes `deriv` and `predict_linear`. Their scores are those quoted in
+/// the scenario set's brief; asserting them checks this reimplementation.
+#[test]
+fn baseline_rules_score_as_published() {
+    let deriv = run_baseline(
+        "baseline: deriv(rss[30m]) > 1MB/min for 15m",
+        1800.0,
+        900.0,
+        |slope, _, _| slope > 1e6 / 60.0,
+    );
+    let predict = run_baseline(
+        "baseline: predict_linear(rss[1h], 4*3600) > limit for 10m",
+        3600.0,
+        600.0,
+        |slope, at_now, limit| at_now + slope * 4.0 * 3600.0 > limit,
+    );
+    assert_eq!((deriv.false_alarms, deriv.misses), (9, 3));
+    assert_eq!((predict.false_alarms, predict.misses), (5, 6));
 }
