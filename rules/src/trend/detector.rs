@@ -425,3 +425,173 @@ impl LeakDetector {
 fn duration_ms(d: std::time::Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_tsdb::STALE_NAN;
+
+    const MIN: i64 = 60_000;
+
+    /// Samples every 15 s from 0 to `hours`, value from `f(t_seconds)`.
+    fn series(hours: f64, f: impl Fn(f64) -> f64) -> Vec<Sample> {
+        let n = (hours * 240.0) as i64;
+        (0..=n)
+            .map(|i| Sample {
+                t: i * 15_000,
+                v: f(i as f64 * 15.0),
+            })
+            .collect()
+    }
+
+    /// A 100 MB sawtooth with a 2-minute period and a little noise.
+    fn saw(t: f64) -> f64 {
+        let noise = ((t * 7.3).sin() * 43758.5453).fract() * 2e6;
+        (t % 120.0) / 120.0 * 100e6 + noise
+    }
+
+    /// Runs a detector every minute up to the end; returns the verdicts.
+    fn run(samples: &[Sample], limit: f64) -> Vec<(i64, Verdict)> {
+        let mut d = LeakDetector::new(TrendConfig::default());
+        let end = samples.last().map_or(0, |s| s.t);
+        (0..=end / MIN)
+            .map(|k| {
+                let now = k * MIN;
+                let hi = samples.partition_point(|s| s.t <= now);
+                (now, d.evaluate(&samples[..hi], limit, now))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_leak_under_a_sawtooth_is_found_with_its_rate() {
+        let rate = 2e6 / 60.0;
+        let s = series(4.0, |t| 500e6 + rate * t + saw(t));
+        let vs = run(&s, 2e9);
+        let (t, v) = vs.iter().find(|(_, v)| v.suspected).expect("found");
+        assert!(*t < 90 * MIN, "found only at {t}");
+        let g = v.growth_bytes_per_second.unwrap();
+        assert!((g / rate - 1.0).abs() < 0.15, "rate {g}");
+        assert!(v.time_to_limit_seconds.unwrap() < 24.0 * 3600.0);
+        assert!(vs.last().unwrap().1.suspected);
+    }
+
+    #[test]
+    fn flat_sawtooth_is_never_a_leak() {
+        let s = series(8.0, |t| 500e6 + saw(t));
+        assert!(run(&s, 1e9).iter().all(|(_, v)| !v.suspected));
+    }
+
+    #[test]
+    fn too_little_or_bad_data_is_insufficient_never_a_leak() {
+        // Fewer points than a fit needs.
+        let short = series(0.4, |t| 100e6 + 1e5 * t);
+        let v = LeakDetector::new(TrendConfig::default()).evaluate(&short, 2e8, 24 * MIN);
+        assert_eq!(v.status, Status::Insufficient);
+        assert!(!v.suspected);
+        // Only NaNs and staleness markers.
+        let nans: Vec<Sample> = (0..2000)
+            .map(|i| Sample {
+                t: i * 15_000,
+                v: if i % 2 == 0 { f64::NAN } else { STALE_NAN },
+            })
+            .collect();
+        let v = LeakDetector::new(TrendConfig::default()).evaluate(&nans, 2e8, 2000 * 15_000);
+        assert_eq!(v.status, Status::Insufficient);
+        // Empty input.
+        let v = LeakDetector::new(TrendConfig::default()).evaluate(&[], 2e8, 0);
+        assert_eq!(v.status, Status::Insufficient);
+        // A series that stopped reporting an hour ago.
+        let old = series(3.0, |t| 100e6 + 1e5 * t);
+        let v = LeakDetector::new(TrendConfig::default()).evaluate(&old, 2e9, 4 * 60 * MIN);
+        assert_eq!(v.status, Status::Insufficient);
+    }
+
+    #[test]
+    fn staleness_markers_and_holes_do_not_hide_a_leak() {
+        let rate = 2e6 / 60.0;
+        let mut s = series(4.0, |t| 500e6 + rate * t + saw(t));
+        for (i, x) in s.iter_mut().enumerate() {
+            if i % 9 == 0 {
+                x.v = STALE_NAN;
+            } else if i % 13 == 0 {
+                x.v = f64::NAN;
+            }
+        }
+        s.retain(|x| !(6000..6300).contains(&(x.t / 1000)));
+        assert!(run(&s, 2e9).iter().any(|(_, v)| v.suspected));
+    }
+
+    #[test]
+    fn future_samples_are_not_used() {
+        // Flat until now, a steep (fake) rise after now.
+        let s = series(6.0, |t| {
+            if t < 3.0 * 3600.0 {
+                400e6 + saw(t)
+            } else {
+                400e6 + 1e5 * t
+            }
+        });
+        let mut d = LeakDetector::new(TrendConfig::default());
+        let v = d.evaluate(&s, 1e9, 3 * 60 * MIN - 1000);
+        assert_ne!(v.status, Status::Leak);
+    }
+
+    #[test]
+    fn without_a_limit_growth_is_growth_not_leak() {
+        let s = series(4.0, |t| 500e6 + 3e4 * t + saw(t));
+        let vs = run(&s, f64::NAN);
+        assert!(vs.iter().all(|(_, v)| !v.suspected));
+        assert!(vs.iter().any(|(_, v)| v.status == Status::Growth));
+        assert!(vs.iter().all(|(_, v)| v.time_to_limit_seconds.is_none()));
+    }
+
+    #[test]
+    fn slow_growth_far_from_the_limit_is_growth() {
+        // 10 MB/h at 300 MB with a 64 GB limit: centuries away.
+        let s = series(8.0, |t| 300e6 + 2778.0 * t + saw(t) * 0.1);
+        let vs = run(&s, 64e9);
+        assert!(vs.iter().all(|(_, v)| !v.suspected));
+        assert!(vs.iter().any(|(_, v)| v.status == Status::Growth));
+    }
+
+    #[test]
+    fn a_stopped_leak_clears_within_an_hour() {
+        let rate = 2e6 / 60.0;
+        let stop = 3.0 * 3600.0;
+        let s = series(6.0, |t| 500e6 + rate * t.min(stop) + saw(t));
+        let vs = run(&s, 2e9);
+        assert!(vs.iter().any(|(t, v)| v.suspected && *t < 3 * 60 * MIN));
+        let last_fire = vs
+            .iter()
+            .filter(|(_, v)| v.suspected)
+            .map(|(t, _)| *t)
+            .max();
+        assert!(last_fire.unwrap() < 4 * 60 * MIN, "{last_fire:?}");
+    }
+
+    #[test]
+    fn hysteresis_needs_fire_after_and_resets_when_time_goes_back() {
+        let s = series(4.0, |t| 500e6 + 4e4 * t + saw(t));
+        let cfg = TrendConfig::default();
+        let mut d = LeakDetector::new(cfg.clone());
+        let mut first_leak = None;
+        let mut first_fire = None;
+        for k in 0..=240 {
+            let now = k * MIN;
+            let hi = s.partition_point(|x| x.t <= now);
+            let v = d.evaluate(&s[..hi], 2e9, now);
+            if v.status == Status::Leak && first_leak.is_none() {
+                first_leak = Some(now);
+            }
+            if v.suspected && first_fire.is_none() {
+                first_fire = Some(now);
+            }
+        }
+        let (l, f) = (first_leak.unwrap(), first_fire.unwrap());
+        assert!(f - l >= duration_ms(cfg.fire_after), "{l} {f}");
+        // Going back in time forgets the state.
+        let v = d.evaluate(&s[..10], 2e9, 10 * 15_000);
+        assert!(!v.suspected);
+    }
+}
