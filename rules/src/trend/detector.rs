@@ -253,6 +253,20 @@ fn part_slope(pts: &[Point]) -> Option<f64> {
     theil_sen(pts).map(|l| l.slope)
 }
 
+/// Whether part of a fit grows at `ratio` of the whole fit's rate `beta`,
+/// allowing one standard error of the part's own slope: a half fit has
+/// half the points and half the span, so it is ~3× noisier than the whole,
+/// and the allowance is capped at half the required rate so that a flat
+/// half (a step, a plateau) still fails.
+fn part_keeps_up(pts: &[Point], beta: f64, ratio: f64) -> Option<bool> {
+    if pts.len() < MIN_PART_POINTS {
+        return None;
+    }
+    let line = theil_sen(pts)?;
+    let se = slope_std_error(pts, &line, pts.len() as f64 * FLOOR_POINT_EFFECTIVE).unwrap_or(0.0);
+    Some(line.slope + se.min(0.5 * ratio * beta) >= ratio * beta)
+}
+
 /// Fits the floor over `[end - len, end]` and runs the tests in order:
 /// significant growth; both halves growing (no step, no plateau); the
 /// second half not much slower than the first (no bend toward a plateau);
@@ -297,11 +311,17 @@ fn candidate(
     }
     let r = cfg.consistency_ratio;
     let mid = pts.partition_point(|p| p.t < end - len / 2.0);
-    let (Some(b1), Some(b2)) = (part_slope(&pts[..mid]), part_slope(&pts[mid..])) else {
+    let (h1, h2) = (&pts[..mid], &pts[mid..]);
+    let (Some(b1), Some(b2), Some(k1), Some(k2)) = (
+        part_slope(h1),
+        part_slope(h2),
+        part_keeps_up(h1, beta, r),
+        part_keeps_up(h2, beta, r),
+    ) else {
         rep.outcome = FitOutcome::TooFewPoints;
         return rep;
     };
-    if b1 < r * beta || b2 < r * beta {
+    if !(k1 && k2) {
         rep.outcome = FitOutcome::HalvesDisagree;
         return rep;
     }
@@ -312,7 +332,7 @@ fn candidate(
     let tail = cfg.tail.as_secs_f64();
     if tail < len / 2.0 {
         let t_from = pts.partition_point(|p| p.t < end - tail);
-        if !part_slope(&pts[t_from..]).is_some_and(|s| s >= r * beta) {
+        if !part_keeps_up(&pts[t_from..], beta, r).unwrap_or(false) {
             rep.outcome = FitOutcome::TailFlat;
             return rep;
         }
