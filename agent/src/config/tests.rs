@@ -164,3 +164,16 @@ fn display_leads_with_file_line_column() {
     let s = e.to_string();
     assert!(s.starts_with("conf/warden.yml:2:3: "), "{s}");
 }
+
+#[test]
+fn documentation_shows_the_embedded_default_verbatim() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/configuration.md"
+    ))
+    .expect("docs/configuration.md");
+    assert!(
+        doc.contains(DEFAULT_YAML),
+        "docs/configuration.md must quote agent/src/config/default.yml exactly"
+    );
+}
