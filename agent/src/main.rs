@@ -3,11 +3,13 @@
 //! Exit status: 0 on a clean stop, 2 on a configuration error (as
 //! Prometheus's tools do), 1 on any other failure.
 
+mod api;
 mod cli;
 mod config;
 mod exposition;
 mod http;
 mod logging;
+mod remote_query;
 mod run;
 mod scheduler;
 mod selfcollector;
@@ -22,6 +24,9 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, RunArgs};
 use crate::config::{Config, ConfigError, ListenAddress};
+
+/// Where `warden query` asks by default: a local warden.
+pub const DEFAULT_QUERY_URL: &str = "http://127.0.0.1:9659";
 
 /// Async worker threads: HTTP and timers only; collection runs on the
 /// blocking pool, so two are plenty and keep idle memory low.

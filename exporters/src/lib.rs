@@ -11,6 +11,8 @@
 //! - [`exposition`]: the Prometheus text 0.0.4 and OpenMetrics 1.0 formats,
 //!   both ways.
 
+#![warn(missing_docs)]
+
 pub mod collector;
 pub mod exposition;
 pub mod host;

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use warden_exporters::Collector;
-use warden_exporters::exposition::{Format, ParsedSample, parse};
+use warden_exporters::exposition::{Family, Format, ParsedSample, encode, parse};
 use warden_exporters::host::{HostCollector, HostConfig};
 use warden_tsdb::{AppendError, Appender, Labels, MetricMetadata, MetricType};
 
@@ -65,6 +65,22 @@ const LIST: &[&str] = &[
     "node_vmstat_*",
     "node_pressure_*",
     "node_entropy_available_bits",
+    // Beyond the list: what warden also writes from the same sources.
+    "node_cpu_guest_seconds_total",
+    "node_disk_*",
+    "node_network_receive_fifo_total",
+    "node_network_receive_frame_total",
+    "node_network_receive_compressed_total",
+    "node_network_receive_multicast_total",
+    "node_network_transmit_fifo_total",
+    "node_network_transmit_colls_total",
+    "node_network_transmit_carrier_total",
+    "node_network_transmit_compressed_total",
+    "node_entropy_pool_size_bits",
+    "node_os_version",
+    "node_time_clocksource_*",
+    "node_timex_*",
+    "node_nf_conntrack_*",
 ];
 
 /// Labels whose value sets must be equal between the two.
@@ -109,11 +125,16 @@ fn free_port() -> u16 {
 
 /// A plain HTTP/1.0 GET on loopback; the body of a 200 response.
 fn get(port: u16, path: &str) -> Option<Vec<u8>> {
+    get_as(port, path, "text/plain;version=0.0.4")
+}
+
+/// A GET with the given `Accept` header.
+fn get_as(port: u16, path: &str, accept: &str) -> Option<Vec<u8>> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/plain;version=0.0.4\r\n\r\n"
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\n\r\n"
     )
     .ok()?;
     let mut resp = Vec::new();
@@ -126,8 +147,8 @@ fn get(port: u16, path: &str) -> Option<Vec<u8>> {
 }
 
 fn in_list(name: &str) -> bool {
-    LIST.iter().any(|l| match l.strip_suffix('*') {
-        Some(prefix) => name.starts_with(prefix),
+    LIST.iter().any(|l| match l.split_once('*') {
+        Some((prefix, suffix)) => name.starts_with(prefix) && name.ends_with(suffix),
         None => name == *l,
     })
 }
@@ -163,30 +184,7 @@ fn value_of(samples: &[(Labels, f64)], series: &str) -> Option<f64> {
 
 #[test]
 fn host_collector_matches_node_exporter() {
-    assert!(
-        std::path::Path::new(NODE_EXPORTER).exists(),
-        "{NODE_EXPORTER} is missing: install the Debian package `prometheus-node-exporter` \
-         (apt-get install -y prometheus-node-exporter); the project's test script does"
-    );
-    let port = free_port();
-    let textfile_dir = tempfile::tempdir().unwrap();
-    let child = Command::new(NODE_EXPORTER)
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg(format!(
-            "--collector.textfile.directory={}",
-            textfile_dir.path().display()
-        ))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start node_exporter");
-    let _guard = Guard(child);
-
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while get(port, "/").is_none() {
-        assert!(Instant::now() < deadline, "node_exporter did not answer");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let (_guard, port, _dir) = start_node_exporter();
 
     let mut collector = HostCollector::new(HostConfig::default()).unwrap();
     let mut app = MemAppender::default();
@@ -283,4 +281,131 @@ fn host_collector_matches_node_exporter() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// Starts node_exporter on a free port with a private textfile directory.
+fn start_node_exporter() -> (Guard, u16, tempfile::TempDir) {
+    assert!(
+        std::path::Path::new(NODE_EXPORTER).exists(),
+        "{NODE_EXPORTER} is missing: install the Debian package `prometheus-node-exporter` \
+         (apt-get install -y prometheus-node-exporter); the project's test script does"
+    );
+    let port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(NODE_EXPORTER)
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!(
+            "--collector.textfile.directory={}",
+            dir.path().display()
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start node_exporter");
+    let guard = Guard(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(port, "/").is_none() {
+        assert!(Instant::now() < deadline, "node_exporter did not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (guard, port, dir)
+}
+
+/// The exposition code against real output: node_exporter's text body
+/// (node_exporter 1.5 does not offer OpenMetrics) parses, re-encodes as
+/// OpenMetrics and as text, and parses back to the same series and values;
+/// and warden writes every value exactly as Go did.
+#[test]
+fn exposition_matches_node_exporter_output() {
+    let (_guard, port, _dir) = start_node_exporter();
+    let text = get(port, "/metrics").expect("text scrape");
+    let t = parse(Format::Text, &text).expect("parse text");
+
+    // Families in order, as parsed.
+    let mut families: Vec<Family> = Vec::new();
+    for s in &t {
+        match families.last_mut() {
+            Some(f) if f.name == s.family.name => f.samples.push((s.labels.clone(), s.value, None)),
+            _ => families.push(Family {
+                name: s.family.name.clone(),
+                metadata: s.family.metadata.clone(),
+                samples: vec![(s.labels.clone(), s.value, None)],
+            }),
+        }
+    }
+    for format in [Format::OpenMetrics, Format::Text] {
+        let mut body = Vec::new();
+        encode(format, &families, &mut body);
+        let back = parse(format, &body).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert_eq!(back.len(), t.len(), "{format:?}");
+        for (a, b) in t.iter().zip(&back) {
+            assert_eq!(a.labels, b.labels, "{format:?}");
+            assert!(
+                a.value.to_bits() == b.value.to_bits() || (a.value.is_nan() && b.value.is_nan())
+            );
+            // OpenMetrics declares a counter without its _total.
+            let family = match (format, a.family.metadata.kind) {
+                (Format::OpenMetrics, MetricType::Counter) => a
+                    .family
+                    .name
+                    .strip_suffix("_total")
+                    .unwrap_or(&a.family.name),
+                _ => a.family.name.as_str(),
+            };
+            assert_eq!(family, b.family.name, "{format:?} {}", a.labels);
+            assert_eq!(
+                a.family.metadata.kind, b.family.metadata.kind,
+                "{format:?} {}",
+                a.labels
+            );
+            assert_eq!(
+                a.family.metadata.help, b.family.metadata.help,
+                "{format:?} {}",
+                a.labels
+            );
+        }
+    }
+    // In text, the body warden writes is node_exporter's line for line,
+    // except where node_exporter writes empty label values (which label
+    // sets do not keep).
+    let mut ours = Vec::new();
+    encode(Format::Text, &families, &mut ours);
+    let ours = String::from_utf8(ours).unwrap();
+    let theirs = String::from_utf8(text.clone()).unwrap();
+    let theirs: Vec<&str> = theirs.lines().collect();
+    let ours: Vec<&str> = ours.lines().collect();
+    assert_eq!(ours.len(), theirs.len());
+    let differing: Vec<_> = ours
+        .iter()
+        .zip(&theirs)
+        .filter(|(o, t)| o != t && !t.contains("=\"\""))
+        .take(5)
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "lines differ (warden, node_exporter): {differing:#?}"
+    );
+
+    // Every value token in the text body, re-encoded by warden.
+    let mut checked = 0;
+    for line in text.split(|&b| b == b'\n') {
+        if line.is_empty() || line[0] == b'#' {
+            continue;
+        }
+        let line = std::str::from_utf8(line).unwrap();
+        let theirs = line.rsplit(' ').next().unwrap();
+        let v: f64 = theirs.parse().unwrap();
+        let fam = Family {
+            name: "x".into(),
+            metadata: MetricMetadata::default(),
+            samples: vec![(Labels::empty(), v, None)],
+        };
+        let mut out = Vec::new();
+        encode(Format::Text, &[fam], &mut out);
+        let out = String::from_utf8(out).unwrap();
+        let ours = out.trim_end().rsplit(' ').next().unwrap();
+        assert_eq!(ours, theirs, "value of {line}");
+        checked += 1;
+    }
+    assert!(checked > 300, "only {checked} values");
 }

@@ -33,6 +33,11 @@ impl BitWriter {
         }
     }
 
+    /// Makes room for `additional` more bytes.
+    pub fn reserve(&mut self, additional: usize) {
+        self.bytes.reserve_exact(additional);
+    }
+
     /// Writes one bit.
     pub fn write_bit(&mut self, bit: bool) {
         if self.free == 0 {

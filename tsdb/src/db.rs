@@ -82,6 +82,12 @@ pub enum DbError {
         /// The OS error.
         source: io::Error,
     },
+    /// Another process (or another `Db` in this one) has the directory open.
+    #[error("{path} is locked by another store; two writers would corrupt its WAL")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
 }
 
 fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> DbError + use<> {
@@ -190,6 +196,8 @@ pub struct Db {
     commit_lock: Mutex<()>,
     maintenance: Mutex<Maintenance>,
     replay_corruptions: u64,
+    /// Holds an exclusive lock on `<dir>/lock` while the store is open.
+    _lock: Option<fs::File>,
 }
 
 impl Db {
@@ -201,6 +209,18 @@ impl Db {
     pub fn open(dir: &Path, opts: DbOptions) -> Result<Db, DbError> {
         let wal_dir = dir.join("wal");
         fs::create_dir_all(&wal_dir).map_err(io_err("creating", &wal_dir))?;
+        let lock_path = dir.join("lock");
+        let lock_file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err("opening", &lock_path))?;
+        match lock_file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => return Err(DbError::Locked { path: lock_path }),
+            Err(fs::TryLockError::Error(e)) => return Err(io_err("locking", &lock_path)(e)),
+        }
         let head = Head::new(duration_ms(opts.retention));
         let listing = wal::list(&wal_dir).map_err(io_err("listing", &wal_dir))?;
         for tmp in &listing.temporary {
@@ -306,6 +326,7 @@ impl Db {
             commit_lock: Mutex::new(()),
             maintenance: Mutex::default(),
             replay_corruptions: corruptions,
+            _lock: Some(lock_file),
         })
     }
 
@@ -319,6 +340,7 @@ impl Db {
             commit_lock: Mutex::new(()),
             maintenance: Mutex::default(),
             replay_corruptions: 0,
+            _lock: None,
         }
     }
 

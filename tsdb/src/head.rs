@@ -132,7 +132,12 @@ impl SeriesData {
             return Ok(Added::Same);
         }
         if self.open.must_cut(t) {
-            let full = std::mem::take(&mut self.open);
+            // The next chunk of a series usually needs what the last one did.
+            let hint = self.open.bytes().len();
+            let full = std::mem::replace(
+                &mut self.open,
+                ChunkAppender::with_capacity(hint + hint / 8),
+            );
             self.sealed.push(full.seal());
         }
         self.open.append(t, v);

@@ -451,3 +451,42 @@ fn concurrent_writers_readers_and_maintenance() {
     let db = Db::open(dir.path(), opts).unwrap();
     assert_eq!(all(&db), before);
 }
+
+#[test]
+fn a_directory_has_one_writer_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(dir.path(), DbOptions::default()).unwrap();
+    let second = Db::open(dir.path(), DbOptions::default());
+    assert!(
+        matches!(second, Err(warden_tsdb::DbError::Locked { .. })),
+        "{second:?}"
+    );
+    db.close().unwrap();
+    Db::open(dir.path(), DbOptions::default()).unwrap();
+}
+
+#[test]
+fn fsync_policies() {
+    let a = l(&[("__name__", "a")]);
+    for (policy, expect_per_commit) in [(FsyncPolicy::Always, true), (FsyncPolicy::Never, false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = DbOptions {
+            fsync: policy,
+            ..DbOptions::default()
+        };
+        let db = Db::open(dir.path(), opts).unwrap();
+        for t in 0..3 {
+            let mut app = db.appender();
+            app.append(&a, t, 1.0).unwrap();
+            app.commit().unwrap();
+        }
+        let fsyncs = db.stats().wal_fsync_total;
+        if expect_per_commit {
+            assert_eq!(fsyncs, 3, "{policy:?}");
+        } else {
+            assert_eq!(fsyncs, 0, "{policy:?}");
+        }
+        assert!(db.stats().wal_bytes > 0);
+        db.close().unwrap();
+    }
+}

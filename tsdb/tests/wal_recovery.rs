@@ -34,11 +34,15 @@ fn series(i: u32) -> Labels {
     Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]).unwrap()
 }
 
-/// Writes a WAL with several commits (new series along the way, metadata,
-/// special values) into `dir` and returns the bytes of its one segment.
-fn write_wal(dir: &Path) -> Vec<u8> {
-    let db = Db::open(dir, opts()).unwrap();
-    for c in 0..6u32 {
+/// Writes a WAL with `commits` commits (new series along the way,
+/// metadata, special values) into `dir`; returns its segments in order.
+fn write_segments(dir: &Path, segment_bytes: u64, commits: u32) -> Vec<(String, Vec<u8>)> {
+    let o = DbOptions {
+        segment_bytes,
+        ..opts()
+    };
+    let db = Db::open(dir, o).unwrap();
+    for c in 0..commits {
         let mut app = db.appender();
         for s in 0..=c.min(3) {
             let v = match c {
@@ -55,7 +59,26 @@ fn write_wal(dir: &Path) -> Vec<u8> {
         drop(app);
     }
     db.close().unwrap();
-    fs::read(dir.join("wal").join("00000000")).unwrap()
+    let mut names: Vec<String> = fs::read_dir(dir.join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| {
+            let data = fs::read(dir.join("wal").join(&n)).unwrap();
+            (n, data)
+        })
+        .collect()
+}
+
+/// The one segment of a small WAL.
+fn write_wal(dir: &Path) -> Vec<u8> {
+    let mut segs = write_segments(dir, 1 << 20, 6);
+    assert_eq!(segs.len(), 1);
+    segs.remove(0).1
 }
 
 /// What replaying exactly the complete records within `data` must give.
@@ -110,6 +133,32 @@ fn torn_tail_at_every_byte_offset() {
         assert_eq!(contents(&db).len(), want.len() + 1, "cut at byte {cut}");
     }
     assert_eq!(previous, full.len());
+}
+
+#[test]
+fn torn_last_segment_after_complete_ones() {
+    let src = tempfile::tempdir().unwrap();
+    let segs = write_segments(src.path(), 200, 14);
+    assert!(segs.len() >= 3, "{} segments", segs.len());
+    let (last_name, last) = segs.last().unwrap().clone();
+    let earlier: Vec<u8> = segs[..segs.len() - 1]
+        .iter()
+        .flat_map(|(_, d)| d.clone())
+        .collect();
+    for cut in 0..=last.len() {
+        let dir = tempfile::tempdir().unwrap();
+        let wal = dir.path().join("wal");
+        fs::create_dir_all(&wal).unwrap();
+        for (name, data) in &segs[..segs.len() - 1] {
+            fs::write(wal.join(name), data).unwrap();
+        }
+        fs::write(wal.join(&last_name), &last[..cut]).unwrap();
+        let db = Db::open(dir.path(), opts()).unwrap();
+        let mut all = earlier.clone();
+        all.extend_from_slice(&last[..cut]);
+        assert_eq!(contents(&db), expected_from(&all), "cut at byte {cut}");
+        db.close().unwrap();
+    }
 }
 
 #[test]

@@ -10,18 +10,21 @@
 //! `<rootfs>/<mountpoint>` (blocks times `f_bsize`); `readonly` comes from
 //! the `ro` mount option; a failing `statfs` yields only `device_error 1`.
 //!
-//! Deviations: series with the same three labels are written once (the
+//! A mount whose `statfs` does not return within the mount timeout is a
+//! device error and is skipped until the call returns (see `statfs.rs`).
+//!
+//! Deviation: series with the same three labels are written once (the
 //! first mount wins; node_exporter fails the whole scrape with "collected
-//! before" when two such mounts differ in options), and `statfs` runs on
-//! the collecting thread with no timeout (node_exporter gives up after 5 s
-//! and marks the mount stuck).
+//! before" when two such mounts differ in options).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use regex::Regex;
 use warden_tsdb::MetricType;
 
+use super::statfs::{self, Statfs, Stats};
 use super::util::{Sink, fields, lines, parse_error, read_into};
 use crate::collector::CollectError;
 
@@ -42,16 +45,11 @@ pub(crate) struct Filesystem {
     mount_points_exclude: Regex,
     fs_types_exclude: Regex,
     mountpoint: String,
-    stat_path: String,
-}
-
-/// One mount's statfs figures, as node_exporter computes them.
-struct Stats {
-    size: f64,
-    free: f64,
-    avail: f64,
-    files: f64,
-    files_free: f64,
+    statfs: Statfs,
+    /// Byte ranges of the selected lines of the mount table.
+    selected: Vec<(usize, usize)>,
+    stat_paths: Vec<String>,
+    results: Vec<Option<Stats>>,
 }
 
 impl Filesystem {
@@ -60,6 +58,7 @@ impl Filesystem {
         rootfs: &Path,
         mount_points_exclude: Regex,
         fs_types_exclude: Regex,
+        mount_timeout: Duration,
     ) -> Filesystem {
         let rootfs = rootfs.to_string_lossy().trim_end_matches('/').to_string();
         Filesystem {
@@ -69,7 +68,10 @@ impl Filesystem {
             mount_points_exclude,
             fs_types_exclude,
             mountpoint: String::new(),
-            stat_path: String::new(),
+            statfs: Statfs::new(statfs::statfs, mount_timeout),
+            selected: Vec::new(),
+            stat_paths: Vec::new(),
+            results: Vec::new(),
         }
     }
 
@@ -103,8 +105,48 @@ impl Filesystem {
             }
         }
         self.declare(sink);
+        // First pass: the mounts to report, and where to statfs them.
         let mut seen: HashSet<(&[u8], &[u8], &[u8])> = HashSet::new();
+        self.selected.clear();
+        let mut offset = 0;
         for line in lines(buf) {
+            let start = offset;
+            offset += line.len() + 1;
+            let mut f = fields(line);
+            let (Some(device), Some(raw_mp), Some(fstype), Some(_)) =
+                (f.next(), f.next(), f.next(), f.next())
+            else {
+                continue;
+            };
+            self.set_mountpoint(raw_mp);
+            if self.mount_points_exclude.is_match(&self.mountpoint)
+                || self
+                    .fs_types_exclude
+                    .is_match(&String::from_utf8_lossy(fstype))
+            {
+                continue;
+            }
+            if !seen.insert((device, raw_mp, fstype)) {
+                continue;
+            }
+            let k = self.selected.len();
+            self.selected.push((start, start + line.len()));
+            if self.stat_paths.len() <= k {
+                self.stat_paths.push(String::new());
+            }
+            let p = &mut self.stat_paths[k];
+            p.clear();
+            p.push_str(&self.rootfs);
+            if self.rootfs.is_empty() || self.mountpoint != "/" {
+                p.push_str(&self.mountpoint);
+            }
+        }
+        let n = self.selected.len();
+        self.statfs.run(&self.stat_paths[..n], &mut self.results);
+        // Second pass: write them.
+        for k in 0..n {
+            let (a, b) = self.selected[k];
+            let line = buf.get(a..b).unwrap_or(&[]);
             let mut f = fields(line);
             let (Some(device), Some(raw_mp), Some(fstype), Some(options)) =
                 (f.next(), f.next(), f.next(), f.next())
@@ -112,23 +154,14 @@ impl Filesystem {
                 continue;
             };
             self.set_mountpoint(raw_mp);
-            let fstype_s = String::from_utf8_lossy(fstype);
-            if self.mount_points_exclude.is_match(&self.mountpoint)
-                || self.fs_types_exclude.is_match(&fstype_s)
-            {
-                continue;
-            }
-            if !seen.insert((device, raw_mp, fstype)) {
-                continue;
-            }
-            let stats = self.statfs();
             let device_s = String::from_utf8_lossy(device);
+            let fstype_s = String::from_utf8_lossy(fstype);
             let labels = [
                 ("device", device_s.as_ref()),
                 ("fstype", fstype_s.as_ref()),
                 ("mountpoint", self.mountpoint.as_str()),
             ];
-            match stats {
+            match self.results.get(k).copied().flatten() {
                 Some(s) => {
                     sink.sample(DEVICE_ERROR, &labels, 0.0);
                     sink.sample(SIZE, &labels, s.size);
@@ -183,24 +216,6 @@ impl Filesystem {
             }
         }
     }
-
-    /// `statfs` of the mount point under the rootfs; `None` when it fails.
-    fn statfs(&mut self) -> Option<Stats> {
-        self.stat_path.clear();
-        self.stat_path.push_str(&self.rootfs);
-        if self.rootfs.is_empty() || self.mountpoint != "/" {
-            self.stat_path.push_str(&self.mountpoint);
-        }
-        let st = rustix::fs::statfs(self.stat_path.as_str()).ok()?;
-        let bsize = st.f_bsize as f64;
-        Some(Stats {
-            size: st.f_blocks as f64 * bsize,
-            free: st.f_bfree as f64 * bsize,
-            avail: st.f_bavail as f64 * bsize,
-            files: st.f_files as f64,
-            files_free: st.f_ffree as f64,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -236,7 +251,7 @@ mod tests {
         )
         .unwrap();
         let (m, t) = regexes();
-        let mut fs = Filesystem::new(&proc_, &root, m, t);
+        let mut fs = Filesystem::new(&proc_, &root, m, t, Duration::from_secs(5));
         let mut app = MemAppender::default();
         let mut cache = LabelCache::default();
         let mut sink = Sink::new(&mut app, 1, &mut cache);
@@ -283,7 +298,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("mounts"), "/dev/vda /\n").unwrap();
         let (m, t) = regexes();
-        let mut fs = Filesystem::new(dir.path(), Path::new("/"), m, t);
+        let mut fs = Filesystem::new(dir.path(), Path::new("/"), m, t, Duration::from_secs(5));
         let mut app = MemAppender::default();
         let mut cache = LabelCache::default();
         let mut sink = Sink::new(&mut app, 1, &mut cache);

@@ -13,6 +13,7 @@
 //! The roots are configurable for a DaemonSet that mounts the host's
 //! `/proc`, `/sys` and `/` under `/host`: labels stay as the host sees them.
 
+mod conntrack;
 mod cpu;
 mod diskstats;
 mod entropy;
@@ -25,7 +26,9 @@ mod netdev;
 mod os;
 mod pressure;
 mod stat;
+mod statfs;
 mod time;
+mod timex;
 mod uname;
 pub(crate) mod util;
 mod vmstat;
@@ -77,6 +80,9 @@ pub struct HostConfig {
     pub netdev_device_exclude: Regex,
     /// `/proc/vmstat` fields exposed as `node_vmstat_*`.
     pub vmstat_fields: Regex,
+    /// How long a mount's `statfs` may take before it counts as stuck
+    /// (`--collector.filesystem.mount-timeout`).
+    pub mount_timeout: std::time::Duration,
 }
 
 impl Default for HostConfig {
@@ -93,6 +99,7 @@ impl Default for HostConfig {
             diskstats_device_exclude: re(DEFAULT_DISKSTATS_DEVICE_EXCLUDE),
             netdev_device_exclude: re(DEFAULT_NETDEV_DEVICE_EXCLUDE),
             vmstat_fields: re(DEFAULT_VMSTAT_FIELDS),
+            mount_timeout: std::time::Duration::from_secs(5),
         }
     }
 }
@@ -127,6 +134,7 @@ pub struct HostCollector {
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
     entropy: entropy::Entropy,
+    conntrack: conntrack::Conntrack,
     time: time::Time,
     os: os::Os,
 }
@@ -162,6 +170,7 @@ impl HostCollector {
                 &config.rootfs_path,
                 config.mount_points_exclude,
                 config.fs_types_exclude,
+                config.mount_timeout,
             ),
             diskstats: diskstats::Diskstats::new(
                 proc_,
@@ -173,6 +182,7 @@ impl HostCollector {
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
             entropy: entropy::Entropy::new(proc_),
+            conntrack: conntrack::Conntrack::new(proc_),
             time: time::Time::new(&config.sys_path),
             os: os::Os::new(&config.rootfs_path),
         })
@@ -211,6 +221,7 @@ impl Collector for HostCollector {
             vmstat,
             pressure,
             entropy,
+            conntrack,
             time,
             os,
         } = self;
@@ -236,7 +247,9 @@ impl Collector for HostCollector {
                 vmstat.collect(buf, s),
                 pressure.collect(buf, s),
                 entropy.collect(buf, s),
+                conntrack.collect(buf, s),
                 time.collect(now_ms, buf, s),
+                timex::collect(s),
                 os.collect(buf, s),
                 {
                     uname::collect(s);
