@@ -59,7 +59,7 @@ collectors:
       - name: nginx
         comm: [nginx]
       - name: api
-        cmdline: ['java .*-jar api\.jar']
+        cmdline: 'java .*-jar api\.jar'
         pidfile: /run/api.pid
         cgroup: /system.slice/api.service
 storage:
@@ -144,7 +144,7 @@ fn bad_values_are_refused() {
             "selects nothing",
         ),
         (
-            "collectors:\n  process:\n    groups:\n      - name: x\n        cmdline: ['(']\n",
+            "collectors:\n  process:\n    groups:\n      - name: x\n        cmdline: '('\n",
             "not a valid regular expression",
         ),
         (
