@@ -221,7 +221,7 @@ impl Db {
             Err(fs::TryLockError::WouldBlock) => return Err(DbError::Locked { path: lock_path }),
             Err(fs::TryLockError::Error(e)) => return Err(io_err("locking", &lock_path)(e)),
         }
-        let head = Head::new(duration_ms(opts.retention));
+        let head = Head::new();
         let listing = wal::list(&wal_dir).map_err(io_err("listing", &wal_dir))?;
         for tmp in &listing.temporary {
             fs::remove_file(tmp).map_err(io_err("removing", tmp))?;
@@ -282,12 +282,8 @@ impl Db {
                 "WAL replay skipped data whose series record was lost"
             );
         }
-        // Nothing older than the retention window before the newest sample
-        // can ever be needed; `maintain` applies the wall-clock rule later.
-        let newest = head.min_valid_t();
-        if newest > i64::MIN {
-            head.truncate_before(newest);
-        }
+        // Retention is left to the first `maintain`, which knows the time:
+        // the WAL and checkpoint held only retained data when last maintained.
         let next = last_seq.map_or(0, |s| s + 1);
         let wal = Wal::create(
             &wal_dir,
@@ -333,7 +329,7 @@ impl Db {
     /// A store without WAL, for tests and tools: nothing touches the disk.
     pub fn in_memory(opts: DbOptions) -> Db {
         Db {
-            head: Head::new(duration_ms(opts.retention)),
+            head: Head::new(),
             durable: None,
             syncer: None,
             opts,

@@ -490,3 +490,26 @@ fn fsync_policies() {
         db.close().unwrap();
     }
 }
+
+#[test]
+fn a_far_future_sample_does_not_lock_out_the_present() {
+    let db = Db::in_memory(DbOptions::default());
+    let now = 1_700_000_000_000i64;
+    let mut app = db.appender();
+    app.append(
+        &l(&[("__name__", "skewed")]),
+        now + 10 * 365 * 86_400_000,
+        1.0,
+    )
+    .unwrap();
+    app.commit().unwrap();
+    drop(app);
+    db.maintain(now).unwrap();
+    let mut app = db.appender();
+    app.append(&l(&[("__name__", "normal")]), now - 60_000, 1.0)
+        .unwrap();
+    app.commit().unwrap();
+    drop(app);
+    assert_eq!(db.stats().out_of_bounds_total, 0);
+    assert_eq!(db.latest(&[]).len(), 2);
+}
