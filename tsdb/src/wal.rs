@@ -251,6 +251,11 @@ impl Wal {
         self.closed_bytes + self.size
     }
 
+    /// Bytes of the current checkpoint.
+    pub fn checkpoint_bytes(&self) -> u64 {
+        self.checkpoint_bytes
+    }
+
     /// The configured segment size limit.
     pub fn segment_limit(&self) -> u64 {
         self.segment_bytes

@@ -344,11 +344,19 @@ fn checkpoint_then_reopen_gives_the_same_data() {
     let mut app = db.appender();
     let s0 = l(&[("__name__", "m"), ("s", "1")]);
     assert_eq!(app.append(&s0, base, 1.0), Err(AppendError::OutOfOrder));
-    app.append(&s0, base + 400 * 15_000, 1.0).unwrap();
     app.commit().unwrap();
     drop(app);
+    for i in 400..700i64 {
+        let mut app = db.appender();
+        for s in 0..5 {
+            let labels = l(&[("__name__", "m"), ("s", &s.to_string())]);
+            app.append(&labels, base + i * 15_000, i as f64).unwrap();
+        }
+        app.commit().unwrap();
+    }
     // A second checkpoint over a loaded checkpoint, then reopen again.
     db.maintain(base + 3 * 3_600_000).unwrap();
+    assert_eq!(db.stats().checkpoint_total, 1);
     let again = all(&db);
     db.close().unwrap();
     let db = Db::open(dir.path(), opts).unwrap();
