@@ -508,6 +508,37 @@ impl Db {
         out
     }
 
+    /// Values of label `name` (sorted) that some series with data in
+    /// `[min_t, max_t]` carries; with `first_only`, stops at the first.
+    fn values_with_data(
+        &self,
+        name: &str,
+        min_t: i64,
+        max_t: i64,
+        first_only: bool,
+    ) -> Vec<String> {
+        let lists: Vec<(String, Vec<u64>)> = self.head.with_index(|ix| {
+            ix.values(name)
+                .map(|(v, ids)| (v.to_string(), ids.clone()))
+                .collect()
+        });
+        let mut out = Vec::new();
+        for (value, ids) in lists {
+            let live = ids.iter().any(|&id| {
+                self.head
+                    .get(id)
+                    .is_some_and(|s| s.data().overlaps(min_t, max_t))
+            });
+            if live {
+                out.push(value);
+                if first_only {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
     /// Label sets of the selected series that have data in range.
     fn labels_in(
         &self,
@@ -558,6 +589,17 @@ impl Querier for Db {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
+        if matchers.is_empty() {
+            // From the index: a name counts once one of its series has data
+            // in range, so most names cost one series check.
+            let names: Vec<String> = self
+                .head
+                .with_index(|ix| ix.names().map(str::to_string).collect());
+            return Ok(names
+                .into_iter()
+                .filter(|n| !self.values_with_data(n, min_t, max_t, true).is_empty())
+                .collect());
+        }
         let mut names: Vec<String> = Vec::new();
         for labels in self.labels_in(matchers, min_t, max_t)? {
             names.extend(labels.iter().map(|l| l.name.clone()));
@@ -578,6 +620,9 @@ impl Querier for Db {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
+        if matchers.is_empty() {
+            return Ok(self.values_with_data(name, min_t, max_t, false));
+        }
         let mut values: Vec<String> = self
             .labels_in(matchers, min_t, max_t)?
             .iter()
