@@ -25,10 +25,13 @@ use crate::wal::{self, ReadEnd, Wal, WalStats};
 /// that never commits cannot grow memory without bound.
 pub const MAX_BATCH_SAMPLES: usize = 1 << 20;
 
-/// A checkpoint is written at least this often (when `maintain` runs).
+/// A checkpoint is considered this often (when `maintain` runs) ...
 const CHECKPOINT_EVERY_MS: i64 = 60 * 60 * 1000;
 
-/// ... or as soon as the segments exceed this many times the segment size.
+/// ... or as soon as the segments exceed this many times the segment size,
+/// provided (in both cases) the segments hold at least half as many bytes
+/// as the last checkpoint: a checkpoint rewrites the whole head, so this
+/// bounds the bytes checkpoints write at about twice the WAL's own.
 const CHECKPOINT_SEGMENTS: u64 = 3;
 
 /// When durable a commit is.
@@ -387,18 +390,21 @@ impl Db {
             return Ok(());
         };
         let last = *m.last_checkpoint_ms.get_or_insert(now_ms);
-        let (segments, limit, disk) = {
+        let (segments, limit, disk, last_size) = {
             let wal = lock(&durable.wal);
             (
                 wal.segment_bytes_on_disk(),
                 wal.segment_limit(),
                 wal.disk_bytes(),
+                wal.checkpoint_bytes(),
             )
         };
         let over_size = self.opts.max_bytes.is_some_and(|max| disk > max);
-        let due = segments >= CHECKPOINT_SEGMENTS.saturating_mul(limit)
-            || now_ms.saturating_sub(last) >= CHECKPOINT_EVERY_MS
-            || over_size;
+        let worth_it = segments >= last_size / 2;
+        let due = over_size
+            || (worth_it
+                && (segments >= CHECKPOINT_SEGMENTS.saturating_mul(limit)
+                    || now_ms.saturating_sub(last) >= CHECKPOINT_EVERY_MS));
         if !due {
             return Ok(());
         }

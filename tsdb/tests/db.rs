@@ -521,3 +521,30 @@ fn a_far_future_sample_does_not_lock_out_the_present() {
     assert_eq!(db.stats().out_of_bounds_total, 0);
     assert_eq!(db.latest(&[]).len(), 2);
 }
+
+#[test]
+fn no_checkpoint_when_the_wal_is_small_against_the_last_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DbOptions {
+        fsync: FsyncPolicy::Never,
+        segment_bytes: 1024,
+        ..DbOptions::default()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    for t in 0..200 {
+        let mut app = db.appender();
+        for s in 0..5 {
+            app.append(
+                &l(&[("__name__", "m"), ("s", &s.to_string())]),
+                t * 1000,
+                t as f64,
+            )
+            .unwrap();
+        }
+        app.commit().unwrap();
+    }
+    db.maintain(0).unwrap();
+    assert_eq!(db.stats().checkpoint_total, 1);
+    db.maintain(3_600_000).unwrap();
+    assert_eq!(db.stats().checkpoint_total, 1, "{:?}", db.stats());
+}
