@@ -25,12 +25,14 @@ fn main() {
     let base_t = 1_700_000_000_000i64;
     let open = |what: &str| -> Option<Db> {
         let start = Instant::now();
+        let cpu = workload::cpu_seconds();
         match Db::open(dir.path(), opts.clone()) {
             Ok(db) => {
                 let st = db.stats();
                 println!(
-                    "{what}: {:.2} s, {} series, {} MB on disk",
+                    "{what}: {:.2} s wall, {:.2} CPU s, {} series, {} MB on disk",
                     start.elapsed().as_secs_f64(),
+                    workload::cpu_seconds() - cpu,
                     st.head_series,
                     st.wal_bytes / 1_000_000
                 );
@@ -71,13 +73,15 @@ fn main() {
     };
     let now = base_t + SAMPLES * workload::STEP_MS;
     let start = Instant::now();
+    let cpu = workload::cpu_seconds();
     let checkpointed = db.maintain(now).and_then(|()| db.maintain(now + 3_600_000));
     if let Err(e) = checkpointed {
         eprintln!("maintain failed: {e}");
     }
     println!(
-        "checkpoint: {:.2} s ({} written)",
+        "checkpoint: {:.2} s wall, {:.2} CPU s ({} written)",
         start.elapsed().as_secs_f64(),
+        workload::cpu_seconds() - cpu,
         db.stats().checkpoint_total
     );
     drop(db);
