@@ -677,15 +677,16 @@ impl DbAppender<'_> {
         metadata: &[(String, MetricMetadata)],
     ) -> Vec<u8> {
         let mut buf = Vec::with_capacity(64 + self.samples.len() * 14);
-        if !new_series.is_empty() {
-            let list = new_series
-                .iter()
-                .map(|s| (s.id, s.labels.clone()))
-                .collect();
-            record::encode(&mut buf, &Record::Series(list));
+        let series: Vec<(u64, Labels)> = new_series
+            .iter()
+            .map(|s| (s.id, s.labels.clone()))
+            .collect();
+        for run in record::split_by_size(series, |s| record::labels_bytes(&s.1)) {
+            record::encode(&mut buf, &Record::Series(run));
         }
-        if !metadata.is_empty() {
-            record::encode(&mut buf, &Record::Metadata(metadata.to_vec()));
+        let sized = |m: &(String, MetricMetadata)| record::metadata_bytes(&m.0, &m.1);
+        for run in record::split_by_size(metadata.to_vec(), sized) {
+            record::encode(&mut buf, &Record::Metadata(run));
         }
         for part in self.samples.chunks(SAMPLES_PER_RECORD) {
             let list = part
@@ -712,6 +713,13 @@ impl Appender for DbAppender<'_> {
         if self.samples.len() >= MAX_BATCH_SAMPLES {
             return Err(AppendError::Storage(format!(
                 "batch holds {MAX_BATCH_SAMPLES} samples; commit before appending more"
+            )));
+        }
+        if record::labels_bytes(labels) > record::MAX_ITEM_BYTES {
+            return Err(AppendError::Storage(format!(
+                "label set of {} bytes exceeds the {} byte limit",
+                record::labels_bytes(labels),
+                record::MAX_ITEM_BYTES
             )));
         }
         let (series, _) = self.db.head.get_or_create(labels);
@@ -744,6 +752,11 @@ impl Appender for DbAppender<'_> {
     }
 
     fn set_metadata(&mut self, metric: &str, metadata: MetricMetadata) {
+        let size = record::metadata_bytes(metric, &metadata);
+        if size > record::MAX_ITEM_BYTES {
+            tracing::warn!(metric, size, "metadata too large; not stored");
+            return;
+        }
         if let Some(m) = self.metadata.iter_mut().find(|(n, _)| n == metric) {
             m.1 = metadata;
         } else if self.metadata.len() < MAX_BATCH_SAMPLES {

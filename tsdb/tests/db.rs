@@ -548,3 +548,34 @@ fn no_checkpoint_when_the_wal_is_small_against_the_last_one() {
     db.maintain(3_600_000).unwrap();
     assert_eq!(db.stats().checkpoint_total, 1, "{:?}", db.stats());
 }
+
+#[test]
+fn big_batches_of_new_series_split_into_records_and_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DbOptions {
+        fsync: FsyncPolicy::Never,
+        ..DbOptions::default()
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    let long = "x".repeat(4000);
+    let mut app = db.appender();
+    // 5000 series of ~4 KB labels: 20 MB of series records in one commit,
+    // more than one record may hold.
+    for i in 0..5000 {
+        app.append(
+            &l(&[("__name__", "big"), ("i", &i.to_string()), ("pad", &long)]),
+            1,
+            1.0,
+        )
+        .unwrap();
+    }
+    let huge = "y".repeat(2 << 20);
+    let err = app.append(&l(&[("__name__", "huge"), ("pad", &huge)]), 1, 1.0);
+    assert!(matches!(err, Err(AppendError::Storage(_))), "{err:?}");
+    app.commit().unwrap();
+    drop(app);
+    db.close().unwrap();
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert_eq!(db.stats().head_series, 5000);
+    assert_eq!(db.stats().wal_corruptions_total, 0);
+}
