@@ -715,6 +715,10 @@ impl Appender for DbAppender<'_> {
                 "batch holds {MAX_BATCH_SAMPLES} samples; commit before appending more"
             )));
         }
+        if labels.is_empty() {
+            // As Prometheus: a series needs at least one label to be found again.
+            return Err(AppendError::Storage("empty label set".into()));
+        }
         if record::labels_bytes(labels) > record::MAX_ITEM_BYTES {
             return Err(AppendError::Storage(format!(
                 "label set of {} bytes exceeds the {} byte limit",

@@ -569,6 +569,10 @@ fn big_batches_of_new_series_split_into_records_and_replay() {
         )
         .unwrap();
     }
+    assert!(matches!(
+        app.append(&Labels::empty(), 1, 1.0),
+        Err(AppendError::Storage(_))
+    ));
     let huge = "y".repeat(2 << 20);
     let err = app.append(&l(&[("__name__", "huge"), ("pad", &huge)]), 1, 1.0);
     assert!(matches!(err, Err(AppendError::Storage(_))), "{err:?}");
