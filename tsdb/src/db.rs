@@ -161,8 +161,15 @@ impl Syncer {
                         return;
                     }
                     drop(g);
-                    let mut wal = lock(&durable.wal);
-                    if let Err(e) = wal.sync(&durable.stats) {
+                    // The fsync runs on a second handle outside the WAL lock,
+                    // so commits are not held up while the disk catches up.
+                    let handle = lock(&durable.wal).take_sync_handle();
+                    let synced = handle.and_then(|h| match h {
+                        Some(file) => wal::sync_handle(&file, &durable.stats),
+                        None => Ok(()),
+                    });
+                    if let Err(e) = synced {
+                        lock(&durable.wal).mark_dirty();
                         tracing::error!(error = %e, "WAL fsync failed");
                     }
                 }

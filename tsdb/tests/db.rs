@@ -583,3 +583,29 @@ fn big_batches_of_new_series_split_into_records_and_replay() {
     assert_eq!(db.stats().head_series, 5000);
     assert_eq!(db.stats().wal_corruptions_total, 0);
 }
+
+#[test]
+fn interval_policy_fsyncs_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DbOptions {
+        fsync: FsyncPolicy::Interval(Duration::from_millis(10)),
+        ..DbOptions::default()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    let mut app = db.appender();
+    app.append(&l(&[("__name__", "a")]), 1, 1.0).unwrap();
+    app.commit().unwrap();
+    drop(app);
+    assert_eq!(
+        db.stats().wal_fsync_total,
+        0,
+        "commit itself does not fsync"
+    );
+    // Generous bound: this waits for the background thread, it does not time it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while db.stats().wal_fsync_total == 0 {
+        assert!(std::time::Instant::now() < deadline, "no background fsync");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    db.close().unwrap();
+}
