@@ -243,7 +243,7 @@ impl Collector for HostCollector {
                 filesystem.collect(buf, s),
                 diskstats.collect(buf, s),
                 netdev.collect(buf, s),
-                netclass.collect(buf, s),
+                netclass.collect(s),
                 vmstat.collect(buf, s),
                 pressure.collect(buf, s),
                 entropy.collect(buf, s),
