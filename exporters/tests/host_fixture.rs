@@ -86,6 +86,17 @@ fn fake_host(root: &Path) -> HostConfig {
     );
     write(
         &proc_,
+        "net/netstat",
+        "TcpExt: ListenDrops TCPTimeouts\nTcpExt: 3 4\n",
+    );
+    write(&proc_, "net/snmp", "Tcp: CurrEstab RtoMin\nTcp: 7 200\n");
+    write(
+        &proc_,
+        "net/sockstat",
+        "sockets: used 9\nTCP: inuse 2 orphan 0 tw 1 alloc 3 mem 5\n",
+    );
+    write(
+        &proc_,
         "vmstat",
         "pgfault 42\npgmajfault 1\nnr_free_pages 9\noom_kill 0\n",
     );
@@ -176,6 +187,9 @@ fn every_family_from_a_fake_host() {
     assert_eq!(app.value("node_boot_time_seconds"), Some(1_700_000_000.0));
     assert_eq!(app.value("node_forks_total"), Some(321.0));
     assert_eq!(app.value("node_vmstat_pgfault"), Some(42.0));
+    assert_eq!(app.value("node_netstat_Tcp_CurrEstab"), Some(7.0));
+    assert_eq!(app.value("node_netstat_TcpExt_ListenDrops"), Some(3.0));
+    assert_eq!(app.value("node_sockstat_sockets_used"), Some(9.0));
     assert_eq!(app.value("node_vmstat_nr_free_pages"), None);
     assert_eq!(
         app.value("node_pressure_cpu_waiting_seconds_total"),

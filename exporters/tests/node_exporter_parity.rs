@@ -74,6 +74,8 @@ const LIST: &[&str] = &[
     "node_time_clocksource_*",
     "node_timex_*",
     "node_nf_conntrack_*",
+    "node_netstat_*",
+    "node_sockstat_*",
 ];
 
 /// Families of the list above that warden documents as not produced.

@@ -23,8 +23,10 @@ mod loadavg;
 mod meminfo;
 mod netclass;
 mod netdev;
+mod netstat;
 mod os;
 mod pressure;
+mod sockstat;
 mod stat;
 mod statfs;
 mod time;
@@ -52,6 +54,8 @@ pub const DEFAULT_DISKSTATS_DEVICE_EXCLUDE: &str =
     r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
 /// node_exporter 1.5's `--collector.netdev.device-exclude` default.
 pub const DEFAULT_NETDEV_DEVICE_EXCLUDE: &str = "^lo$";
+/// node_exporter 1.5's `--collector.netstat.fields` default.
+pub const DEFAULT_NETSTAT_FIELDS: &str = "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
 /// node_exporter 1.5's `--collector.vmstat.fields` default.
 pub const DEFAULT_VMSTAT_FIELDS: &str = "^(oom_kill|pgpg|pswp|pg.*fault).*";
 
@@ -80,6 +84,9 @@ pub struct HostConfig {
     pub netdev_device_exclude: Regex,
     /// `/proc/vmstat` fields exposed as `node_vmstat_*`.
     pub vmstat_fields: Regex,
+    /// `/proc/net/{netstat,snmp,snmp6}` fields (`Proto_Field`) exposed as
+    /// `node_netstat_*`.
+    pub netstat_fields: Regex,
     /// How long a mount's `statfs` may take before it counts as stuck
     /// (`--collector.filesystem.mount-timeout`).
     pub mount_timeout: std::time::Duration,
@@ -99,6 +106,7 @@ impl Default for HostConfig {
             diskstats_device_exclude: re(DEFAULT_DISKSTATS_DEVICE_EXCLUDE),
             netdev_device_exclude: re(DEFAULT_NETDEV_DEVICE_EXCLUDE),
             vmstat_fields: re(DEFAULT_VMSTAT_FIELDS),
+            netstat_fields: re(DEFAULT_NETSTAT_FIELDS),
             mount_timeout: std::time::Duration::from_secs(5),
         }
     }
@@ -131,6 +139,8 @@ pub struct HostCollector {
     diskstats: diskstats::Diskstats,
     netdev: netdev::Netdev,
     netclass: netclass::Netclass,
+    netstat: netstat::Netstat,
+    sockstat: sockstat::Sockstat,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
     entropy: entropy::Entropy,
@@ -179,6 +189,8 @@ impl HostCollector {
             ),
             netdev: netdev::Netdev::new(proc_, config.netdev_device_exclude),
             netclass: netclass::Netclass::new(&config.sys_path),
+            netstat: netstat::Netstat::new(proc_, config.netstat_fields),
+            sockstat: sockstat::Sockstat::new(proc_, rustix::param::page_size()),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
             entropy: entropy::Entropy::new(proc_),
@@ -218,6 +230,8 @@ impl Collector for HostCollector {
             diskstats,
             netdev,
             netclass,
+            netstat,
+            sockstat,
             vmstat,
             pressure,
             entropy,
@@ -244,6 +258,8 @@ impl Collector for HostCollector {
                 diskstats.collect(buf, s),
                 netdev.collect(buf, s),
                 netclass.collect(s),
+                netstat.collect(buf, s),
+                sockstat.collect(buf, s),
                 vmstat.collect(buf, s),
                 pressure.collect(buf, s),
                 entropy.collect(buf, s),
