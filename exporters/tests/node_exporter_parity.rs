@@ -76,6 +76,8 @@ const LIST: &[&str] = &[
     "node_nf_conntrack_*",
     "node_netstat_*",
     "node_sockstat_*",
+    "node_softnet_*",
+    "node_arp_entries",
 ];
 
 /// Families of the list above that warden documents as not produced.

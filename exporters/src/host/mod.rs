@@ -13,6 +13,7 @@
 //! The roots are configurable for a DaemonSet that mounts the host's
 //! `/proc`, `/sys` and `/` under `/host`: labels stay as the host sees them.
 
+mod arp;
 mod conntrack;
 mod cpu;
 mod diskstats;
@@ -27,6 +28,7 @@ mod netstat;
 mod os;
 mod pressure;
 mod sockstat;
+mod softnet;
 mod stat;
 mod statfs;
 mod time;
@@ -141,6 +143,8 @@ pub struct HostCollector {
     netclass: netclass::Netclass,
     netstat: netstat::Netstat,
     sockstat: sockstat::Sockstat,
+    softnet: softnet::Softnet,
+    arp: arp::Arp,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
     entropy: entropy::Entropy,
@@ -191,6 +195,8 @@ impl HostCollector {
             netclass: netclass::Netclass::new(&config.sys_path),
             netstat: netstat::Netstat::new(proc_, config.netstat_fields),
             sockstat: sockstat::Sockstat::new(proc_, rustix::param::page_size()),
+            softnet: softnet::Softnet::new(proc_),
+            arp: arp::Arp::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
             entropy: entropy::Entropy::new(proc_),
@@ -232,6 +238,8 @@ impl Collector for HostCollector {
             netclass,
             netstat,
             sockstat,
+            softnet,
+            arp,
             vmstat,
             pressure,
             entropy,
@@ -260,6 +268,8 @@ impl Collector for HostCollector {
                 netclass.collect(s),
                 netstat.collect(buf, s),
                 sockstat.collect(buf, s),
+                softnet.collect(buf, s),
+                arp.collect(buf, s),
                 vmstat.collect(buf, s),
                 pressure.collect(buf, s),
                 entropy.collect(buf, s),
