@@ -93,6 +93,42 @@ pub struct HostConfig {
     /// How long a mount's `statfs` may take before it counts as stuck
     /// (`--collector.filesystem.mount-timeout`).
     pub mount_timeout: std::time::Duration,
+    /// node_exporter collector names (see [`COLLECTORS`]) to leave out, as
+    /// `--no-collector.<name>` does; an unknown name is refused.
+    pub disabled: Vec<String>,
+}
+
+/// The family groups, by node_exporter's collector names.
+pub const COLLECTORS: [&str; 21] = [
+    "arp",
+    "conntrack",
+    "cpu",
+    "diskstats",
+    "entropy",
+    "filefd",
+    "filesystem",
+    "loadavg",
+    "meminfo",
+    "netclass",
+    "netdev",
+    "netstat",
+    "os",
+    "pressure",
+    "sockstat",
+    "softnet",
+    "stat",
+    "time",
+    "timex",
+    "uname",
+    "vmstat",
+];
+
+/// The bit of a collector name in a disabled mask (0 when unknown).
+fn bit(name: &str) -> u32 {
+    COLLECTORS
+        .iter()
+        .position(|c| *c == name)
+        .map_or(0, |i| 1 << i)
 }
 
 impl Default for HostConfig {
@@ -111,6 +147,7 @@ impl Default for HostConfig {
             vmstat_fields: re(DEFAULT_VMSTAT_FIELDS),
             netstat_fields: re(DEFAULT_NETSTAT_FIELDS),
             mount_timeout: std::time::Duration::from_secs(5),
+            disabled: Vec::new(),
         }
     }
 }
@@ -126,10 +163,15 @@ pub enum HostError {
         /// The configured path.
         path: String,
     },
+    /// A disabled collector name that is not one of [`COLLECTORS`].
+    #[error("unknown host collector {0:?} (known: {known})", known = COLLECTORS.join(", "))]
+    UnknownCollector(String),
 }
 
 /// Collects node_exporter's default Linux families.
 pub struct HostCollector {
+    /// Bits of [`COLLECTORS`] left out.
+    disabled: u32,
     buf: Vec<u8>,
     cache: LabelCache,
     stat_path: PathBuf,
@@ -169,9 +211,17 @@ impl HostCollector {
                 });
             }
         }
+        let mut disabled = 0;
+        for name in &config.disabled {
+            match bit(name) {
+                0 => return Err(HostError::UnknownCollector(name.clone())),
+                b => disabled |= b,
+            }
+        }
         let proc_ = config.proc_path.as_path();
         let ticks = rustix::param::clock_ticks_per_second();
         Ok(HostCollector {
+            disabled,
             buf: Vec::with_capacity(16 * 1024),
             cache: LabelCache::default(),
             stat_path: proc_.join("stat"),
@@ -225,6 +275,7 @@ impl Collector for HostCollector {
 
     fn collect(&mut self, now_ms: i64, app: &mut dyn Appender) -> Vec<CollectError> {
         let HostCollector {
+            disabled,
             buf,
             cache,
             stat_path,
@@ -252,34 +303,119 @@ impl Collector for HostCollector {
         {
             let mut sink = Sink::new(app, now_ms, cache);
             let s = &mut sink;
+            let disabled = *disabled;
+            let on = |name: &str| disabled & bit(name) == 0;
+            let (cpu_on, stat_on) = (on("cpu"), on("stat"));
             let results = [
-                with_file(stat_path, buf, |c| {
-                    // Both groups parse the same read; a failure of one
-                    // must not hide the other.
-                    let a = cpu.collect(c, stat_path, s);
-                    let b = stat::collect(c, stat_path, s);
-                    a.and(b)
-                }),
-                with_file(loadavg_path, buf, |c| loadavg::collect(c, loadavg_path, s)),
-                with_file(meminfo_path, buf, |c| meminfo.collect(c, meminfo_path, s)),
-                with_file(file_nr_path, buf, |c| filefd::collect(c, file_nr_path, s)),
-                filesystem.collect(buf, s),
-                diskstats.collect(buf, s),
-                netdev.collect(buf, s),
-                netclass.collect(s),
-                netstat.collect(buf, s),
-                sockstat.collect(buf, s),
-                softnet.collect(buf, s),
-                arp.collect(buf, s),
-                vmstat.collect(buf, s),
-                pressure.collect(buf, s),
-                entropy.collect(buf, s),
-                conntrack.collect(buf, s),
-                time.collect(now_ms, buf, s),
-                timex::collect(s),
-                os.collect(buf, s),
-                {
+                if cpu_on || stat_on {
+                    with_file(stat_path, buf, |c| {
+                        // Both groups parse the same read; a failure of one
+                        // must not hide the other.
+                        let a = if cpu_on {
+                            cpu.collect(c, stat_path, s)
+                        } else {
+                            Ok(())
+                        };
+                        let b = if stat_on {
+                            stat::collect(c, stat_path, s)
+                        } else {
+                            Ok(())
+                        };
+                        a.and(b)
+                    })
+                } else {
+                    Ok(())
+                },
+                if on("loadavg") {
+                    with_file(loadavg_path, buf, |c| loadavg::collect(c, loadavg_path, s))
+                } else {
+                    Ok(())
+                },
+                if on("meminfo") {
+                    with_file(meminfo_path, buf, |c| meminfo.collect(c, meminfo_path, s))
+                } else {
+                    Ok(())
+                },
+                if on("filefd") {
+                    with_file(file_nr_path, buf, |c| filefd::collect(c, file_nr_path, s))
+                } else {
+                    Ok(())
+                },
+                if on("filesystem") {
+                    filesystem.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("diskstats") {
+                    diskstats.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("netdev") {
+                    netdev.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("netclass") {
+                    netclass.collect(s)
+                } else {
+                    Ok(())
+                },
+                if on("netstat") {
+                    netstat.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("sockstat") {
+                    sockstat.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("softnet") {
+                    softnet.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("arp") {
+                    arp.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("vmstat") {
+                    vmstat.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("pressure") {
+                    pressure.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("entropy") {
+                    entropy.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("conntrack") {
+                    conntrack.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("time") {
+                    time.collect(now_ms, buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("timex") {
+                    timex::collect(s)
+                } else {
+                    Ok(())
+                },
+                if on("os") { os.collect(buf, s) } else { Ok(()) },
+                if on("uname") {
                     uname::collect(s);
+                    Ok(())
+                } else {
                     Ok(())
                 },
             ];
@@ -312,6 +448,28 @@ mod tests {
         assert!(!c.diskstats_device_exclude.is_match("dm-0"));
         assert!(c.vmstat_fields.is_match("pgmajfault"));
         assert!(!c.vmstat_fields.is_match("nr_free_pages"));
+    }
+
+    #[test]
+    fn disabled_collectors() {
+        let config = HostConfig {
+            disabled: vec!["netclass".into(), "nope".into()],
+            ..HostConfig::default()
+        };
+        let err = HostCollector::new(config).err().unwrap();
+        assert!(err.to_string().contains("\"nope\""), "{err}");
+        let config = HostConfig {
+            disabled: vec!["netclass".into(), "stat".into(), "uname".into()],
+            ..HostConfig::default()
+        };
+        let mut c = HostCollector::new(config).unwrap();
+        let mut app = util::testing::MemAppender::default();
+        assert!(c.collect(0, &mut app).is_empty());
+        assert!(!app.series_of("node_cpu_seconds_total").is_empty());
+        assert!(app.series_of("node_boot_time_seconds").is_empty());
+        assert!(app.series_of("node_network_up").is_empty());
+        assert!(app.series_of("node_uname_info").is_empty());
+        assert!(!app.series_of("node_load1").is_empty());
     }
 
     #[test]
