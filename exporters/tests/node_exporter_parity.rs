@@ -78,6 +78,8 @@ const LIST: &[&str] = &[
     "node_sockstat_*",
     "node_softnet_*",
     "node_arp_entries",
+    "node_textfile_*",
+    "parity_*",
 ];
 
 /// Families of the list above that warden documents as not produced.
@@ -185,9 +187,19 @@ fn value_of(samples: &[(Labels, f64)], series: &str) -> Option<f64> {
 
 #[test]
 fn host_collector_matches_node_exporter() {
-    let (_guard, port, _dir) = start_node_exporter();
+    let (_guard, port, textfiles) = start_node_exporter();
+    std::fs::write(
+        textfiles.path().join("parity.prom"),
+        "# HELP parity_test_info From a textfile.\n# TYPE parity_test_info gauge\n\
+         parity_test_info{device=\"x\"} 1\nparity_untyped 2\n",
+    )
+    .unwrap();
 
-    let mut collector = HostCollector::new(HostConfig::default()).unwrap();
+    let mut collector = HostCollector::new(HostConfig {
+        textfile_directory: Some(textfiles.path().to_path_buf()),
+        ..HostConfig::default()
+    })
+    .unwrap();
     let mut app = MemAppender::default();
     let body = get(port, "/metrics").expect("scrape node_exporter");
     let errors = collector.collect(0, &mut app);

@@ -32,6 +32,7 @@ mod sockstat;
 mod softnet;
 mod stat;
 mod statfs;
+mod textfile;
 mod time;
 mod timex;
 mod uname;
@@ -93,13 +94,17 @@ pub struct HostConfig {
     /// How long a mount's `statfs` may take before it counts as stuck
     /// (`--collector.filesystem.mount-timeout`).
     pub mount_timeout: std::time::Duration,
+    /// The textfile collector's directory of `*.prom` files
+    /// (`--collector.textfile.directory`); none by default, as upstream
+    /// node_exporter (Debian's package sets `/var/lib/prometheus/node-exporter`).
+    pub textfile_directory: Option<PathBuf>,
     /// node_exporter collector names (see [`COLLECTORS`]) to leave out, as
     /// `--no-collector.<name>` does; an unknown name is refused.
     pub disabled: Vec<String>,
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 21] = [
+pub const COLLECTORS: [&str; 22] = [
     "arp",
     "conntrack",
     "cpu",
@@ -117,6 +122,7 @@ pub const COLLECTORS: [&str; 21] = [
     "sockstat",
     "softnet",
     "stat",
+    "textfile",
     "time",
     "timex",
     "uname",
@@ -147,6 +153,7 @@ impl Default for HostConfig {
             vmstat_fields: re(DEFAULT_VMSTAT_FIELDS),
             netstat_fields: re(DEFAULT_NETSTAT_FIELDS),
             mount_timeout: std::time::Duration::from_secs(5),
+            textfile_directory: None,
             disabled: Vec::new(),
         }
     }
@@ -194,6 +201,7 @@ pub struct HostCollector {
     conntrack: conntrack::Conntrack,
     time: time::Time,
     os: os::Os,
+    textfile: textfile::Textfile,
 }
 
 impl HostCollector {
@@ -254,6 +262,7 @@ impl HostCollector {
             conntrack: conntrack::Conntrack::new(proc_),
             time: time::Time::new(&config.sys_path),
             os: os::Os::new(&config.rootfs_path),
+            textfile: textfile::Textfile::new(config.textfile_directory),
         })
     }
 }
@@ -298,6 +307,7 @@ impl Collector for HostCollector {
             conntrack,
             time,
             os,
+            textfile,
         } = self;
         let mut errors = Vec::new();
         {
@@ -408,6 +418,11 @@ impl Collector for HostCollector {
                 },
                 if on("timex") {
                     timex::collect(s)
+                } else {
+                    Ok(())
+                },
+                if on("textfile") {
+                    textfile.collect(s)
                 } else {
                     Ok(())
                 },

@@ -150,6 +150,16 @@ impl<'a> Sink<'a> {
         );
     }
 
+    /// Records a family's metadata as given.
+    pub(crate) fn metadata(&mut self, name: &str, metadata: MetricMetadata) {
+        self.app.set_metadata(name, metadata);
+    }
+
+    /// Writes one sample whose label set was built elsewhere (a parsed file).
+    pub(crate) fn append_labels(&mut self, labels: &Labels, v: f64) {
+        let _ = self.app.append(labels, self.t, v);
+    }
+
     /// Writes one sample of `name` with the given label pairs.
     pub(crate) fn sample(&mut self, name: &str, pairs: &[(&str, &str)], v: f64) {
         if let Some(labels) = self.cache.get(name, pairs) {
