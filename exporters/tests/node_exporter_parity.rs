@@ -422,3 +422,71 @@ fn exposition_matches_node_exporter_output() {
     }
     assert!(checked > 300, "only {checked} values");
 }
+
+/// warden's `process_*` figures computed as Prometheus's Go client computes
+/// them: pointed at node_exporter's own process (a fake procfs root whose
+/// `self` is node_exporter's PID), they agree with what node_exporter says
+/// about itself.
+#[test]
+fn self_process_metrics_match_the_go_client() {
+    use warden_exporters::process::SelfProcessCollector;
+
+    let (guard, port, _dir) = start_node_exporter();
+    let pid = guard.0.id();
+    let root = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(format!("/proc/{pid}"), root.path().join("self")).unwrap();
+    std::os::unix::fs::symlink("/proc/stat", root.path().join("stat")).unwrap();
+
+    let body = get(port, "/metrics").expect("scrape node_exporter");
+    let mut c = SelfProcessCollector::new(root.path());
+    let mut app = MemAppender::default();
+    let errors = c.collect(0, &mut app);
+    assert!(errors.is_empty(), "{errors:?}");
+    let theirs: Vec<(Labels, f64)> = parse(Format::Text, &body)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.labels, s.value))
+        .collect();
+    let both = |name: &str| {
+        (
+            value_of(&app.samples, name).unwrap_or_else(|| panic!("warden has no {name}")),
+            value_of(&theirs, name).unwrap_or_else(|| panic!("node_exporter has no {name}")),
+        )
+    };
+    for name in [
+        "process_start_time_seconds",
+        "process_max_fds",
+        "process_virtual_memory_max_bytes",
+    ] {
+        let (ours, go) = both(name);
+        assert_eq!(ours, go, "{name}");
+    }
+    // These move while node_exporter serves the scrape: close, not equal.
+    let (ours, go) = both("process_resident_memory_bytes");
+    assert!(
+        (ours - go).abs() < 4.0 * 1024.0 * 1024.0,
+        "rss {ours} vs {go}"
+    );
+    let (ours, go) = both("process_virtual_memory_bytes");
+    assert!(
+        (ours - go).abs() < 64.0 * 1024.0 * 1024.0,
+        "vsize {ours} vs {go}"
+    );
+    let (ours, go) = both("process_open_fds");
+    assert!((ours - go).abs() <= 3.0, "fds {ours} vs {go}");
+    let (ours, go) = both("process_cpu_seconds_total");
+    assert!(ours >= go && ours - go < 1.0, "cpu {ours} vs {go}");
+    for name in ["process_cpu_seconds_total", "process_open_fds"] {
+        assert_eq!(
+            app.metadata[name].kind,
+            parse(Format::Text, &body)
+                .unwrap()
+                .iter()
+                .find(|s| s.family.name == name)
+                .unwrap()
+                .family
+                .metadata
+                .kind
+        );
+    }
+}
