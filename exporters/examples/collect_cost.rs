@@ -16,7 +16,9 @@
 //! `--process=sshd,nginx` measures the usual configuration instead: one
 //! group selected by command names, so other processes cost one `stat` read.
 //!
-//! `cargo run --release -p warden-exporters --example collect_cost -- 2000 [--encode|--process[=comm,...]]`
+//! `--disable=netclass,netstat` leaves host family groups out.
+//!
+//! `cargo run --release -p warden-exporters --example collect_cost -- 2000 [--encode|--process[=comm,...]|--disable=...]`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
@@ -159,7 +161,17 @@ fn main() -> Result<(), String> {
             .map_err(|e| e.to_string())?,
         )
     } else {
-        Box::new(HostCollector::new(HostConfig::default()).map_err(|e| e.to_string())?)
+        // `--disable=netclass,netstat`: leave family groups out, to see what
+        // each one costs.
+        let disabled: Vec<String> = std::env::args()
+            .find_map(|a| a.strip_prefix("--disable=").map(str::to_string))
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        let config = HostConfig {
+            disabled,
+            ..HostConfig::default()
+        };
+        Box::new(HostCollector::new(config).map_err(|e| e.to_string())?)
     };
     // One warm-up: label sets are built on first sight.
     let mut app = Counting::default();

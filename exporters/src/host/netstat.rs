@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use warden_tsdb::MetricType;
 
-use super::util::{Sink, fields, lines, parse_error, parse_f64, read_into};
+use super::util::{FieldFilter, Sink, fields, lines, parse_error, parse_f64, read_into};
 use crate::collector::CollectError;
 
 /// The netstat family group.
@@ -17,7 +17,7 @@ pub(crate) struct Netstat {
     netstat: PathBuf,
     snmp: PathBuf,
     snmp6: PathBuf,
-    fields: Regex,
+    fields: FieldFilter,
     key: String,
 }
 
@@ -27,7 +27,7 @@ impl Netstat {
             netstat: proc_path.join("net/netstat"),
             snmp: proc_path.join("net/snmp"),
             snmp6: proc_path.join("net/snmp6"),
-            fields,
+            fields: FieldFilter::new(fields),
             key: String::new(),
         }
     }
@@ -109,12 +109,12 @@ impl Netstat {
         self.key.push_str(proto);
         self.key.push('_');
         self.key.push_str(field);
-        if !self.fields.is_match(&self.key) {
+        let key = &self.key;
+        let Some(name) = self.fields.name(key, || format!("node_netstat_{key}")) else {
             return;
-        }
-        let name = format!("node_netstat_{}", self.key);
+        };
         let help = format!("Statistic {proto}{field}.");
-        sink.single(&name, MetricType::Unknown, &help, v);
+        sink.single(name, MetricType::Unknown, &help, v);
     }
 }
 
