@@ -1,0 +1,397 @@
+//! Value-for-value parity with the real node_exporter 1.5 on a fake host.
+//!
+//! A `/proc`, `/sys` and rootfs with edge cases (old kernels' shorter
+//! diskstats lines, a counter glued to its device name in net/dev, units and
+//! parentheses in meminfo, escaped mount points, hexadecimal counters, ...)
+//! is written to a temporary directory; node_exporter reads it through
+//! `--path.procfs`, `--path.sysfs` and `--path.rootfs` with the matching
+//! collectors only, and warden's host collector reads the same tree. Every
+//! series node_exporter writes must come out of warden with exactly the same
+//! value, and warden must write nothing node_exporter does not.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use warden_exporters::Collector;
+use warden_exporters::exposition::{Format, parse};
+use warden_exporters::host::{HostCollector, HostConfig};
+use warden_tsdb::{AppendError, Appender, Labels};
+
+const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+
+/// node_exporter collectors that read only the configured roots.
+const COLLECTORS: [&str; 18] = [
+    "arp",
+    "conntrack",
+    "cpu",
+    "diskstats",
+    "entropy",
+    "filefd",
+    "filesystem",
+    "loadavg",
+    "meminfo",
+    "netclass",
+    "netdev",
+    "netstat",
+    "os",
+    "pressure",
+    "sockstat",
+    "softnet",
+    "stat",
+    "vmstat",
+];
+
+/// Kills the node_exporter this test started, by its PID, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[derive(Default)]
+struct MemAppender(Vec<(Labels, f64)>);
+
+impl Appender for MemAppender {
+    fn append(&mut self, labels: &Labels, _t: i64, v: f64) -> Result<(), AppendError> {
+        self.0.push((labels.clone(), v));
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<(), AppendError> {
+        Ok(())
+    }
+}
+
+fn write(root: &Path, rel: &str, content: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, content).unwrap();
+}
+
+fn fake_host(root: &Path) {
+    let p = root.join("proc");
+    let s = root.join("sys");
+    let r = root.join("rootfs");
+    std::fs::create_dir_all(r.join("data x")).unwrap();
+    write(
+        &p,
+        "stat",
+        "cpu  1 2 3 4 5 6 7 8 9 10\n\
+         cpu0 10854 1 3256 54244 186 3 30 4994 7 1\n\
+         cpu1 10808 0 3952 52522 683 0 258 5137 0 0\n\
+         intr 435493 12 0 7\nctxt 1008873\nbtime 1795374724\nprocesses 13378\n\
+         procs_running 2\nprocs_blocked 1\nsoftirq 55 1 2 3 4 5 6 7 8 9 10\n",
+    );
+    write(&p, "loadavg", "0.63 0.59 0.31 3/147 13378\n");
+    write(
+        &p,
+        "meminfo",
+        "MemTotal:       24668184 kB\nMemFree:        21013544 kB\nActive(anon):     514120 kB\n\
+         Inactive(file):  1000000 kB\nHugePages_Total:       4\nHugePages_Free:        3\n\
+         Hugepagesize:       2048 kB\nDirectMap1G:     2097152 kB\n",
+    );
+    write(&p, "sys/fs/file-nr", "1546\t0\t2466177\n");
+    write(
+        &p,
+        "1/mounts",
+        "/dev/vda / ext4 rw,relatime 0 0\n/dev/vdb /data\\040x xfs ro,noatime 0 0\n\
+         proc /proc proc rw 0 0\ntmpfs /run tmpfs rw 0 0\n",
+    );
+    write(
+        &p,
+        "diskstats",
+        "   7       0 loop0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n\
+         254       0 vda 63574 8447 3795458 52016 29938 30144 3879528 29204 2 15436 82679 10295 79 1015288 1082 5858 376\n\
+         254       1 vda1 1 1 1 1 1 1 1 1 0 1 1\n\
+         8       0 sda 10 0 8 1500 4 0 16 30 0 7 9\n\
+         8      16 sdb 10 0 8 1500 4 0 16 30 0 7 9 1 2 3 4\n",
+    );
+    write(
+        &p,
+        "net/dev",
+        "Inter-|   Receive                                                |  Transmit\n \
+         face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n\
+         \x20   lo:  111537     708    0    0    0     0          0         0   111537     708    0    0    0     0       0          0\n\
+         \x20 eth0:175365198 4964 1 2 3 4 5 6 242257 2484 7 8 9 10 11 12\n",
+    );
+    write(
+        &p,
+        "vmstat",
+        "nr_free_pages 100\npgpgin 5\npgpgout 6\npswpin 0\npswpout 0\npgfault 77\npgmajfault 3\noom_kill 1\n",
+    );
+    write(
+        &p,
+        "pressure/cpu",
+        "some avg10=0.92 avg60=4.18 avg300=3.89 total=30843842\n",
+    );
+    write(
+        &p,
+        "pressure/io",
+        "some avg10=0 avg60=0 avg300=0 total=7273649\nfull avg10=0 avg60=0 avg300=0 total=5203542\n",
+    );
+    write(
+        &p,
+        "pressure/memory",
+        "some avg10=0 avg60=0 avg300=0 total=17\nfull avg10=0 avg60=0 avg300=0 total=3\n",
+    );
+    write(&p, "sys/kernel/random/entropy_avail", "256\n");
+    write(&p, "sys/kernel/random/poolsize", "4096\n");
+    write(&p, "sys/net/netfilter/nf_conntrack_count", "12\n");
+    write(&p, "sys/net/netfilter/nf_conntrack_max", "262144\n");
+    write(
+        &p,
+        "net/stat/nf_conntrack",
+        "entries  clashres found new invalid ignore delete chainlength insert insert_failed drop early_drop icmp_error  expect_new expect_create expect_delete search_restart\n\
+         0000000c  00000000 00000001 00000000 0000000a 00000002 00000000 00000000 00000003 00000001 00000002 00000001 00000000  00000000 00000000 00000000 00000001\n\
+         0000000c  00000000 00000002 00000000 00000010 00000000 00000000 00000000 00000004 00000000 00000000 00000000 00000000  00000000 00000000 00000000 00000000\n",
+    );
+    write(
+        &p,
+        "net/netstat",
+        "TcpExt: SyncookiesSent SyncookiesRecv ListenOverflows ListenDrops TCPTimeouts Other\nTcpExt: 1 2 3 4 5 6\n\
+         IpExt: InOctets OutOctets\nIpExt: 100 200\n",
+    );
+    write(
+        &p,
+        "net/snmp",
+        "Ip: Forwarding DefaultTTL\nIp: 2 64\nIcmp: InMsgs InErrors InCsumErrors OutMsgs\nIcmp: 1 2 3 4\n\
+         Tcp: ActiveOpens PassiveOpens CurrEstab InSegs OutSegs RetransSegs InErrs OutRsts\nTcp: 1 2 3 4 5 6 7 8\n\
+         Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\nUdp: 1 2 3 4 5 6\n",
+    );
+    write(
+        &p,
+        "net/snmp6",
+        "Ip6InOctets                     \t10\nIp6OutOctets 20\nIcmp6InMsgs 3\nUdp6InDatagrams 4\nUdpLite6InErrors 5\nIp6InHdrErrors 6\n",
+    );
+    write(
+        &p,
+        "net/sockstat",
+        "sockets: used 40\nTCP: inuse 13 orphan 0 tw 12 alloc 16 mem 49\nUDP: inuse 0 mem 3\nUDPLITE: inuse 0\nRAW: inuse 0\nFRAG: inuse 0 memory 0\n",
+    );
+    write(
+        &p,
+        "net/sockstat6",
+        "TCP6: inuse 2\nUDP6: inuse 1\nFRAG6: inuse 0 memory 0\n",
+    );
+    write(
+        &p,
+        "net/softnet_stat",
+        "00015322 00000000 00000003 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000\n\
+         0000f5cb 0000000a 00000001 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000001\n",
+    );
+    write(
+        &p,
+        "net/arp",
+        "IP address       HW type     Flags       HW address            Mask     Device\n\
+         192.0.2.1        0x1         0x2         02:fc:00:00:00:05     *        eth0\n\
+         192.0.2.2        0x1         0x2         02:fc:00:00:00:06     *        eth0\n\
+         10.0.0.1         0x1         0x2         02:fc:00:00:00:07     *        eth1\n",
+    );
+    for (dev, attrs) in [
+        (
+            "eth0",
+            &[
+                ("operstate", "up"),
+                ("address", "02:fc:00:00:00:01"),
+                ("broadcast", "ff:ff:ff:ff:ff:ff"),
+                ("duplex", "full"),
+                ("ifalias", ""),
+                ("addr_assign_type", "0"),
+                ("carrier", "1"),
+                ("carrier_changes", "2"),
+                ("carrier_up_count", "1"),
+                ("carrier_down_count", "1"),
+                ("dev_id", "0x0"),
+                ("dormant", "0"),
+                ("flags", "0x1003"),
+                ("ifindex", "2"),
+                ("iflink", "2"),
+                ("link_mode", "0"),
+                ("mtu", "1500"),
+                ("name_assign_type", "4"),
+                ("netdev_group", "0"),
+                ("speed", "1000"),
+                ("tx_queue_len", "1000"),
+                ("type", "1"),
+            ][..],
+        ),
+        (
+            "lo",
+            &[
+                ("operstate", "unknown"),
+                ("address", "00:00:00:00:00:00"),
+                ("mtu", "65536"),
+                ("flags", "0x9"),
+                ("type", "772"),
+                ("speed", "-1"),
+            ][..],
+        ),
+    ] {
+        for (attr, value) in attrs {
+            write(
+                &s,
+                &format!("class/net/{dev}/{attr}"),
+                &format!("{value}\n"),
+            );
+        }
+    }
+    write(
+        &r,
+        "etc/os-release",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\n\
+         VERSION=\"12 (bookworm)\"\nVERSION_CODENAME=bookworm\nID=debian\n",
+    );
+}
+
+fn get(port: u16) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).ok()?;
+    if !resp.starts_with(b"HTTP/1.0 200") && !resp.starts_with(b"HTTP/1.1 200") {
+        return None;
+    }
+    let split = resp.windows(4).position(|w| w == b"\r\n\r\n")?;
+    Some(resp[split + 4..].to_vec())
+}
+
+#[test]
+fn same_values_as_node_exporter_on_a_fake_host() {
+    assert!(
+        Path::new(NODE_EXPORTER).exists(),
+        "{NODE_EXPORTER} is missing: install the Debian package `prometheus-node-exporter` \
+         (apt-get install -y prometheus-node-exporter); the project's test script does"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    fake_host(dir.path());
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = Command::new(NODE_EXPORTER);
+    cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg(format!(
+            "--path.procfs={}",
+            dir.path().join("proc").display()
+        ))
+        .arg(format!("--path.sysfs={}", dir.path().join("sys").display()))
+        .arg(format!(
+            "--path.rootfs={}",
+            dir.path().join("rootfs").display()
+        ))
+        .arg(format!(
+            "--path.udev.data={}",
+            dir.path().join("udev").display()
+        ))
+        .arg("--collector.disable-defaults")
+        .arg("--no-collector.netdev.netlink")
+        .arg("--web.disable-exporter-metrics");
+    for c in COLLECTORS {
+        cmd.arg(format!("--collector.{c}"));
+    }
+    let _guard = Guard(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start node_exporter"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        if let Some(b) = get(port) {
+            break b;
+        }
+        assert!(Instant::now() < deadline, "node_exporter did not answer");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+
+    let mut c = HostCollector::new(HostConfig {
+        proc_path: dir.path().join("proc"),
+        sys_path: dir.path().join("sys"),
+        rootfs_path: dir.path().join("rootfs"),
+        udev_data_path: dir.path().join("udev"),
+        disabled: vec![
+            "time".into(),
+            "timex".into(),
+            "uname".into(),
+            "textfile".into(),
+        ],
+        ..HostConfig::default()
+    })
+    .unwrap();
+    let mut app = MemAppender::default();
+    let errors = c.collect(0, &mut app);
+    assert!(errors.is_empty(), "{errors:?}");
+
+    let ours: BTreeMap<String, f64> = app.0.iter().map(|(l, v)| (l.to_string(), *v)).collect();
+    let parsed = parse(Format::Text, &body).expect("parse node_exporter");
+    // Every collector must have worked on the fake tree, or the comparison
+    // below would miss its families.
+    for c in COLLECTORS {
+        let series = format!("node_scrape_collector_success{{collector=\"{c}\"}}");
+        let ok = parsed
+            .iter()
+            .find(|s| s.labels.to_string() == series)
+            .map(|s| s.value);
+        assert_eq!(
+            ok,
+            Some(1.0),
+            "node_exporter's {c} collector failed on the fake host"
+        );
+    }
+    let theirs: BTreeMap<String, f64> = parsed
+        .into_iter()
+        .filter(|s| {
+            s.labels.metric_name().is_some_and(|n| {
+                n.starts_with("node_")
+                    && !n.starts_with("node_exporter_")
+                    && !n.starts_with("node_scrape_")
+            })
+        })
+        .map(|s| (s.labels.to_string(), s.value))
+        .collect();
+    assert!(
+        theirs.len() > 150,
+        "only {} series from node_exporter",
+        theirs.len()
+    );
+
+    let mut problems = Vec::new();
+    for (series, v) in &theirs {
+        // Free space is the real disk under the temporary directory, which
+        // other processes write to between the two reads; sizes are exact.
+        if series.starts_with("node_filesystem_free_bytes")
+            || series.starts_with("node_filesystem_avail_bytes")
+            || series.starts_with("node_filesystem_files_free")
+        {
+            if !ours.contains_key(series) {
+                problems.push(format!("{series}: missing in warden"));
+            }
+            continue;
+        }
+        match ours.get(series) {
+            Some(o) if o.to_bits() == v.to_bits() => {}
+            Some(o) => problems.push(format!("{series}: warden {o}, node_exporter {v}")),
+            None => problems.push(format!("{series}: missing in warden")),
+        }
+    }
+    for series in ours.keys() {
+        if !theirs.contains_key(series) {
+            problems.push(format!("{series}: written by warden only"));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{} differences over {} series:\n{}",
+        problems.len(),
+        theirs.len(),
+        problems.join("\n")
+    );
+}
