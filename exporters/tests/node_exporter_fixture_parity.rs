@@ -97,11 +97,17 @@ fn fake_host(root: &Path) {
          Hugepagesize:       2048 kB\nDirectMap1G:     2097152 kB\n",
     );
     write(&p, "sys/fs/file-nr", "1546\t0\t2466177\n");
+    // The last mount is listed under the rootfs, as a container's own mount
+    // table shows the host's mounts: the prefix is stripped from the label.
+    std::fs::create_dir_all(r.join("extra")).unwrap();
     write(
         &p,
         "1/mounts",
-        "/dev/vda / ext4 rw,relatime 0 0\n/dev/vdb /data\\040x xfs ro,noatime 0 0\n\
-         proc /proc proc rw 0 0\ntmpfs /run tmpfs rw 0 0\n",
+        &format!(
+            "/dev/vda / ext4 rw,relatime 0 0\n/dev/vdb /data\\040x xfs ro,noatime 0 0\n\
+             proc /proc proc rw 0 0\ntmpfs /run tmpfs rw 0 0\n/dev/vdc {}/extra ext4 rw 0 0\n",
+            r.display()
+        ),
     );
     write(
         &p,
@@ -363,6 +369,13 @@ fn same_values_as_node_exporter_on_a_fake_host() {
         theirs.len()
     );
 
+    assert!(
+        theirs
+            .keys()
+            .any(|k| k.starts_with("node_filesystem_size_bytes")
+                && k.contains(r#"mountpoint="/extra""#)),
+        "the rootfs-prefixed mount is missing from node_exporter's output"
+    );
     let mut problems = Vec::new();
     for (series, v) in &theirs {
         // Free space is the real disk under the temporary directory, which
