@@ -24,7 +24,7 @@ use warden_tsdb::{AppendError, Appender, Labels};
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
 /// node_exporter collectors that read only the configured roots.
-const COLLECTORS: [&str; 18] = [
+const COLLECTORS: [&str; 19] = [
     "arp",
     "conntrack",
     "cpu",
@@ -42,6 +42,7 @@ const COLLECTORS: [&str; 18] = [
     "sockstat",
     "softnet",
     "stat",
+    "udp_queues",
     "vmstat",
 ];
 
@@ -184,6 +185,13 @@ fn fake_host(root: &Path) {
         &p,
         "net/sockstat6",
         "TCP6: inuse 2\nUDP6: inuse 1\nFRAG6: inuse 0 memory 0\n",
+    );
+    write(
+        &p,
+        "net/udp",
+        "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n\
+         \x20  0: 00000000:0044 00000000:0000 07 00000010:00000100 00:00000000 00000000     0        0 1 2 0000000000000000 0\n\
+         \x20  1: 00000000:0045 00000000:0000 07 00000001:00000001 00:00000000 00000000     0        0 1 2 0000000000000000 0\n",
     );
     write(
         &p,

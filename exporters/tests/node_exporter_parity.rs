@@ -78,6 +78,7 @@ const LIST: &[&str] = &[
     "node_sockstat_*",
     "node_softnet_*",
     "node_arp_entries",
+    "node_udp_queues",
     "node_textfile_*",
     "parity_*",
 ];

@@ -35,6 +35,7 @@ mod statfs;
 mod textfile;
 mod time;
 mod timex;
+mod udp_queues;
 mod uname;
 pub(crate) mod util;
 mod vmstat;
@@ -104,7 +105,7 @@ pub struct HostConfig {
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 22] = [
+pub const COLLECTORS: [&str; 23] = [
     "arp",
     "conntrack",
     "cpu",
@@ -125,6 +126,7 @@ pub const COLLECTORS: [&str; 22] = [
     "textfile",
     "time",
     "timex",
+    "udp_queues",
     "uname",
     "vmstat",
 ];
@@ -195,6 +197,7 @@ pub struct HostCollector {
     sockstat: sockstat::Sockstat,
     softnet: softnet::Softnet,
     arp: arp::Arp,
+    udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
     entropy: entropy::Entropy,
@@ -256,6 +259,7 @@ impl HostCollector {
             sockstat: sockstat::Sockstat::new(proc_, rustix::param::page_size()),
             softnet: softnet::Softnet::new(proc_),
             arp: arp::Arp::new(proc_),
+            udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
             entropy: entropy::Entropy::new(proc_),
@@ -301,6 +305,7 @@ impl Collector for HostCollector {
             sockstat,
             softnet,
             arp,
+            udp_queues,
             vmstat,
             pressure,
             entropy,
@@ -388,6 +393,11 @@ impl Collector for HostCollector {
                 },
                 if on("arp") {
                     arp.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("udp_queues") {
+                    udp_queues.collect(buf, s)
                 } else {
                     Ok(())
                 },
