@@ -5,7 +5,7 @@
 //! `node_textfile_scrape_error` (1 when a file could not be read or
 //! parsed). As in node_exporter 1.5: files are taken in name order, a file
 //! that fails to parse or carries timestamps is skipped whole, a family
-//! without help gets "Metric read from <files>", and `file` is the full path.
+//! without help gets "Metric read from" and the file paths, and `file` is the full path.
 //! A failing file is also returned as an error naming it.
 
 use std::path::PathBuf;
