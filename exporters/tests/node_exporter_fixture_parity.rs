@@ -19,12 +19,12 @@ use std::time::{Duration, Instant};
 use warden_exporters::Collector;
 use warden_exporters::exposition::{Format, parse};
 use warden_exporters::host::{HostCollector, HostConfig};
-use warden_tsdb::{AppendError, Appender, Labels};
+use warden_tsdb::{AppendError, Appender, Labels, MetricMetadata};
 
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
 /// node_exporter collectors that read only the configured roots.
-const COLLECTORS: [&str; 19] = [
+const COLLECTORS: [&str; 20] = [
     "arp",
     "conntrack",
     "cpu",
@@ -32,6 +32,7 @@ const COLLECTORS: [&str; 19] = [
     "entropy",
     "filefd",
     "filesystem",
+    "hwmon",
     "loadavg",
     "meminfo",
     "netclass",
@@ -57,12 +58,15 @@ impl Drop for Guard {
 }
 
 #[derive(Default)]
-struct MemAppender(Vec<(Labels, f64)>);
+struct MemAppender(Vec<(Labels, f64)>, BTreeMap<String, MetricMetadata>);
 
 impl Appender for MemAppender {
     fn append(&mut self, labels: &Labels, _t: i64, v: f64) -> Result<(), AppendError> {
         self.0.push((labels.clone(), v));
         Ok(())
+    }
+    fn set_metadata(&mut self, metric: &str, metadata: MetricMetadata) {
+        self.1.insert(metric.to_string(), metadata);
     }
     fn commit(&mut self) -> Result<(), AppendError> {
         Ok(())
@@ -255,6 +259,56 @@ fn fake_host(root: &Path) {
             );
         }
     }
+    // hwmon: a chip named by its device path, one by its name file only,
+    // one by nothing but its directory.
+    std::fs::create_dir_all(s.join("devices/platform/coretemp.0")).unwrap();
+    for (file, v) in [
+        ("name", "coretemp"),
+        ("temp1_input", "45000"),
+        ("temp1_crit", "100000"),
+        ("temp1_crit_alarm", "0"),
+        ("temp1_max", "80000"),
+        ("temp1_label", " Package id 0 "),
+        ("temp2_input", "43000"),
+        ("temp2_label", "Core 0"),
+    ] {
+        write(&s, &format!("class/hwmon/hwmon0/{file}"), &format!("{v}\n"));
+    }
+    std::os::unix::fs::symlink(
+        s.join("devices/platform/coretemp.0"),
+        s.join("class/hwmon/hwmon0/device"),
+    )
+    .unwrap();
+    write(&s, "devices/platform/coretemp.0/temp3_input", "41000\n");
+    for (file, v) in [
+        ("name", "acpitz"),
+        ("temp1_input", "27800"),
+        ("temp1_type", "1"),
+        ("temp2", "30000"),
+        ("temp2_input", "31000"),
+        ("fan1_input", "1200"),
+        ("fan1_min", "300"),
+        ("fan1_alarm", "0"),
+        ("fan1_beep", "1"),
+        ("pwm1", "128"),
+        ("pwm1_enable", "2"),
+        ("in0_input", "1200"),
+        ("in0_label", "Vcore"),
+        ("power1_average", "15000000"),
+        ("power1_accuracy", "950000"),
+        ("power1_average_interval", "1000"),
+        ("curr1_input", "500"),
+        ("energy1_input", "123456789"),
+        ("humidity1_input", "45000"),
+        ("intrusion0_alarm", "0"),
+        ("update_interval", "1000"),
+        ("beep_enable", "1"),
+        ("vrm", "90"),
+        ("temp9_input", "not a number"),
+    ] {
+        write(&s, &format!("class/hwmon/hwmon1/{file}"), &format!("{v}\n"));
+    }
+    write(&s, "class/hwmon/hwmon2/temp1_input", "12000\n");
     write(
         &r,
         "etc/os-release",
@@ -360,6 +414,25 @@ fn same_values_as_node_exporter_on_a_fake_host() {
             "node_exporter's {c} collector failed on the fake host"
         );
     }
+    let mut problems = Vec::new();
+    // Same type for every family.
+    for p in &parsed {
+        let name = &p.family.name;
+        if !name.starts_with("node_")
+            || name.starts_with("node_exporter_")
+            || name.starts_with("node_scrape_")
+        {
+            continue;
+        }
+        let ours = app.1.get(name).map(|m| m.kind);
+        if ours != Some(p.family.metadata.kind) {
+            problems.push(format!(
+                "{name}: type {ours:?}, node_exporter {:?}",
+                p.family.metadata.kind
+            ));
+        }
+    }
+    problems.dedup();
     let theirs: BTreeMap<String, f64> = parsed
         .into_iter()
         .filter(|s| {
@@ -384,7 +457,6 @@ fn same_values_as_node_exporter_on_a_fake_host() {
                 && k.contains(r#"mountpoint="/extra""#)),
         "the rootfs-prefixed mount is missing from node_exporter's output"
     );
-    let mut problems = Vec::new();
     for (series, v) in &theirs {
         // Free space is the real disk under the temporary directory, which
         // other processes write to between the two reads; sizes are exact.

@@ -21,6 +21,7 @@ mod diskstats;
 mod entropy;
 mod filefd;
 mod filesystem;
+mod hwmon;
 mod loadavg;
 mod meminfo;
 mod netclass;
@@ -105,7 +106,7 @@ pub struct HostConfig {
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 23] = [
+pub const COLLECTORS: [&str; 24] = [
     "arp",
     "conntrack",
     "cpu",
@@ -113,6 +114,7 @@ pub const COLLECTORS: [&str; 23] = [
     "entropy",
     "filefd",
     "filesystem",
+    "hwmon",
     "loadavg",
     "meminfo",
     "netclass",
@@ -197,6 +199,7 @@ pub struct HostCollector {
     sockstat: sockstat::Sockstat,
     softnet: softnet::Softnet,
     arp: arp::Arp,
+    hwmon: hwmon::Hwmon,
     udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
@@ -259,6 +262,7 @@ impl HostCollector {
             sockstat: sockstat::Sockstat::new(proc_, rustix::param::page_size()),
             softnet: softnet::Softnet::new(proc_),
             arp: arp::Arp::new(proc_),
+            hwmon: hwmon::Hwmon::new(&config.sys_path),
             udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
@@ -305,6 +309,7 @@ impl Collector for HostCollector {
             sockstat,
             softnet,
             arp,
+            hwmon,
             udp_queues,
             vmstat,
             pressure,
@@ -393,6 +398,11 @@ impl Collector for HostCollector {
                 },
                 if on("arp") {
                     arp.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("hwmon") {
+                    hwmon.collect(s)
                 } else {
                     Ok(())
                 },
