@@ -24,7 +24,7 @@ use warden_tsdb::{AppendError, Appender, Labels, MetricMetadata};
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
 /// node_exporter collectors that read only the configured roots.
-const COLLECTORS: [&str; 20] = [
+const COLLECTORS: [&str; 21] = [
     "arp",
     "conntrack",
     "cpu",
@@ -43,6 +43,7 @@ const COLLECTORS: [&str; 20] = [
     "sockstat",
     "softnet",
     "stat",
+    "thermal_zone",
     "udp_queues",
     "vmstat",
 ];
@@ -309,6 +310,40 @@ fn fake_host(root: &Path) {
         write(&s, &format!("class/hwmon/hwmon1/{file}"), &format!("{v}\n"));
     }
     write(&s, "class/hwmon/hwmon2/temp1_input", "12000\n");
+    for (file, v) in [
+        ("type", "x86_pkg_temp"),
+        ("temp", "47000"),
+        ("policy", "step_wise"),
+    ] {
+        write(
+            &s,
+            &format!("class/thermal/thermal_zone0/{file}"),
+            &format!("{v}\n"),
+        );
+    }
+    for (file, v) in [
+        ("type", "acpitz"),
+        ("temp", "-2500"),
+        ("policy", "step_wise"),
+        ("mode", "enabled"),
+    ] {
+        write(
+            &s,
+            &format!("class/thermal/thermal_zone1/{file}"),
+            &format!("{v}\n"),
+        );
+    }
+    for (file, v) in [
+        ("type", "Processor"),
+        ("max_state", "3"),
+        ("cur_state", "1"),
+    ] {
+        write(
+            &s,
+            &format!("class/thermal/cooling_device0/{file}"),
+            &format!("{v}\n"),
+        );
+    }
     write(
         &r,
         "etc/os-release",

@@ -34,6 +34,7 @@ mod softnet;
 mod stat;
 mod statfs;
 mod textfile;
+mod thermal_zone;
 mod time;
 mod timex;
 mod udp_queues;
@@ -106,7 +107,7 @@ pub struct HostConfig {
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 24] = [
+pub const COLLECTORS: [&str; 25] = [
     "arp",
     "conntrack",
     "cpu",
@@ -126,6 +127,7 @@ pub const COLLECTORS: [&str; 24] = [
     "softnet",
     "stat",
     "textfile",
+    "thermal_zone",
     "time",
     "timex",
     "udp_queues",
@@ -200,6 +202,7 @@ pub struct HostCollector {
     softnet: softnet::Softnet,
     arp: arp::Arp,
     hwmon: hwmon::Hwmon,
+    thermal_zone: thermal_zone::ThermalZone,
     udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
@@ -263,6 +266,7 @@ impl HostCollector {
             softnet: softnet::Softnet::new(proc_),
             arp: arp::Arp::new(proc_),
             hwmon: hwmon::Hwmon::new(&config.sys_path),
+            thermal_zone: thermal_zone::ThermalZone::new(&config.sys_path),
             udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
@@ -310,6 +314,7 @@ impl Collector for HostCollector {
             softnet,
             arp,
             hwmon,
+            thermal_zone,
             udp_queues,
             vmstat,
             pressure,
@@ -403,6 +408,11 @@ impl Collector for HostCollector {
                 },
                 if on("hwmon") {
                     hwmon.collect(s)
+                } else {
+                    Ok(())
+                },
+                if on("thermal_zone") {
+                    thermal_zone.collect(s)
                 } else {
                     Ok(())
                 },
