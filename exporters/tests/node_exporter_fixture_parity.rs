@@ -24,11 +24,13 @@ use warden_tsdb::{AppendError, Appender, Labels, MetricMetadata};
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
 /// node_exporter collectors that read only the configured roots.
-const COLLECTORS: [&str; 21] = [
+const COLLECTORS: [&str; 24] = [
     "arp",
+    "bonding",
     "conntrack",
     "cpu",
     "diskstats",
+    "edac",
     "entropy",
     "filefd",
     "filesystem",
@@ -40,6 +42,7 @@ const COLLECTORS: [&str; 21] = [
     "netstat",
     "os",
     "pressure",
+    "schedstat",
     "sockstat",
     "softnet",
     "stat",
@@ -332,6 +335,38 @@ fn fake_host(root: &Path) {
             &format!("class/thermal/thermal_zone1/{file}"),
             &format!("{v}\n"),
         );
+    }
+    write(
+        &p,
+        "schedstat",
+        "version 15\ntimestamp 4295001234\ncpu0 0 0 0 0 0 0 2498662521024 1143124462151 4893210\n\
+         domain0 00000003 1 2 3\ncpu1 0 0 0 0 0 0 2384905381580 914126395307 4609042\n",
+    );
+    write(&s, "class/net/bonding_masters", "bond0\n");
+    write(&s, "class/net/bond0/bonding/slaves", "eth1 eth2\n");
+    write(
+        &s,
+        "class/net/bond0/lower_eth1/bonding_slave/mii_status",
+        "up\n",
+    );
+    write(
+        &s,
+        "class/net/bond0/slave_eth2/bonding_slave/mii_status",
+        "down\n",
+    );
+    write(&s, "class/net/bond0/operstate", "up\n");
+    let mc = "devices/system/edac/mc/mc0";
+    for (file, v) in [
+        ("ce_count", "3"),
+        ("ce_noinfo_count", "1"),
+        ("ue_count", "0"),
+        ("ue_noinfo_count", "0"),
+        ("csrow0/ce_count", "2"),
+        ("csrow0/ue_count", "0"),
+        ("csrow1/ce_count", "0"),
+        ("csrow1/ue_count", "0"),
+    ] {
+        write(&s, &format!("{mc}/{file}"), &format!("{v}\n"));
     }
     for (file, v) in [
         ("type", "Processor"),

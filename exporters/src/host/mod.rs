@@ -15,9 +15,11 @@
 //! `/proc`, `/sys` and `/` under `/host`: labels stay as the host sees them.
 
 mod arp;
+mod bonding;
 mod conntrack;
 mod cpu;
 mod diskstats;
+mod edac;
 mod entropy;
 mod filefd;
 mod filesystem;
@@ -29,6 +31,7 @@ mod netdev;
 mod netstat;
 mod os;
 mod pressure;
+mod schedstat;
 mod sockstat;
 mod softnet;
 mod stat;
@@ -107,11 +110,13 @@ pub struct HostConfig {
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 25] = [
+pub const COLLECTORS: [&str; 28] = [
     "arp",
+    "bonding",
     "conntrack",
     "cpu",
     "diskstats",
+    "edac",
     "entropy",
     "filefd",
     "filesystem",
@@ -123,6 +128,7 @@ pub const COLLECTORS: [&str; 25] = [
     "netstat",
     "os",
     "pressure",
+    "schedstat",
     "sockstat",
     "softnet",
     "stat",
@@ -203,6 +209,9 @@ pub struct HostCollector {
     arp: arp::Arp,
     hwmon: hwmon::Hwmon,
     thermal_zone: thermal_zone::ThermalZone,
+    bonding: bonding::Bonding,
+    edac: edac::Edac,
+    schedstat: schedstat::Schedstat,
     udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
@@ -267,6 +276,9 @@ impl HostCollector {
             arp: arp::Arp::new(proc_),
             hwmon: hwmon::Hwmon::new(&config.sys_path),
             thermal_zone: thermal_zone::ThermalZone::new(&config.sys_path),
+            bonding: bonding::Bonding::new(&config.sys_path),
+            edac: edac::Edac::new(&config.sys_path),
+            schedstat: schedstat::Schedstat::new(proc_),
             udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
@@ -315,6 +327,9 @@ impl Collector for HostCollector {
             arp,
             hwmon,
             thermal_zone,
+            bonding,
+            edac,
+            schedstat,
             udp_queues,
             vmstat,
             pressure,
@@ -413,6 +428,17 @@ impl Collector for HostCollector {
                 },
                 if on("thermal_zone") {
                     thermal_zone.collect(s)
+                } else {
+                    Ok(())
+                },
+                if on("bonding") {
+                    bonding.collect(s)
+                } else {
+                    Ok(())
+                },
+                if on("edac") { edac.collect(s) } else { Ok(()) },
+                if on("schedstat") {
+                    schedstat.collect(buf, s)
                 } else {
                     Ok(())
                 },
