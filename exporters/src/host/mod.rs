@@ -25,6 +25,7 @@ mod filefd;
 mod filesystem;
 mod hwmon;
 mod loadavg;
+mod mdadm;
 mod meminfo;
 mod netclass;
 mod netdev;
@@ -110,7 +111,7 @@ pub struct HostConfig {
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 28] = [
+pub const COLLECTORS: [&str; 29] = [
     "arp",
     "bonding",
     "conntrack",
@@ -122,6 +123,7 @@ pub const COLLECTORS: [&str; 28] = [
     "filesystem",
     "hwmon",
     "loadavg",
+    "mdadm",
     "meminfo",
     "netclass",
     "netdev",
@@ -212,6 +214,7 @@ pub struct HostCollector {
     bonding: bonding::Bonding,
     edac: edac::Edac,
     schedstat: schedstat::Schedstat,
+    mdadm: mdadm::Mdadm,
     udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
@@ -279,6 +282,7 @@ impl HostCollector {
             bonding: bonding::Bonding::new(&config.sys_path),
             edac: edac::Edac::new(&config.sys_path),
             schedstat: schedstat::Schedstat::new(proc_),
+            mdadm: mdadm::Mdadm::new(proc_),
             udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
@@ -330,6 +334,7 @@ impl Collector for HostCollector {
             bonding,
             edac,
             schedstat,
+            mdadm,
             udp_queues,
             vmstat,
             pressure,
@@ -439,6 +444,11 @@ impl Collector for HostCollector {
                 if on("edac") { edac.collect(s) } else { Ok(()) },
                 if on("schedstat") {
                     schedstat.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("mdadm") {
+                    mdadm.collect(buf, s)
                 } else {
                     Ok(())
                 },
