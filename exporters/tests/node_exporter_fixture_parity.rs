@@ -24,11 +24,12 @@ use warden_tsdb::{AppendError, Appender, Labels, MetricMetadata};
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
 /// node_exporter collectors that read only the configured roots.
-const COLLECTORS: [&str; 25] = [
+const COLLECTORS: [&str; 26] = [
     "arp",
     "bonding",
     "conntrack",
     "cpu",
+    "cpufreq",
     "diskstats",
     "edac",
     "entropy",
@@ -348,6 +349,44 @@ fn fake_host(root: &Path) {
         "mdstat",
         "Personalities : [linear] [multipath] [raid0] [raid1] [raid6] [raid5] [raid4] [raid10]\nmd3 : active raid6 sda1[8] sdh1[7] sdg1[6] sdf1[5] sde1[11] sdd1[3] sdc1[10] sdb1[9] sdd1[10](S) sdd2[11](S)\n      5853468288 blocks super 1.2 level 6, 64k chunk, algorithm 2 [8/8] [UUUUUUUU]\n\nmd127 : active raid1 sdi2[0] sdj2[1]\n      312319552 blocks [2/2] [UU]\n\nmd0 : active raid1 sdk[2](S) sdi1[0] sdj1[1]\n      248896 blocks [2/2] [UU]\n\nmd4 : inactive raid1 sda3[0](F) sdb3[1](S)\n      4883648 blocks [2/2] [UU]\n\nmd6 : active raid1 sdb2[2](F) sdc[1](S) sda2[0]\n      195310144 blocks [2/1] [U_]\n      [=>...................]  recovery =  8.5% (16775552/195310144) finish=17.0min speed=259783K/sec\n\nmd8 : active raid1 sdb1[1] sda1[0] sdc[2](S) sde[3](S)\n      195310144 blocks [2/2] [UU]\n      [=>...................]  resync =  1.5% (2929600/195310144) finish=15.2min speed=211760K/sec\n\nmd201 : active raid1 sda3[0] sdb3[1]\n      1993728 blocks super 1.2 [2/2] [UU]\n      [=>...................]  check =  5.7% (114176/1993728) finish=0.2min speed=114176K/sec\n\nmd7 : active raid6 sdb1[0] sde1[3] sdd1[2] sdc1[1](F)\n      7813735424 blocks super 1.2 level 6, 512k chunk, algorithm 2 [4/3] [U_UU]\n      bitmap: 0/30 pages [0KB], 65536KB chunk\n\nmd9 : active raid1 sdc2[2] sdd2[3] sdb2[1] sda2[0] sde[4](F) sdf[5](F) sdg[6](S)\n      523968 blocks super 1.2 [4/4] [UUUU]\n      resync=DELAYED\n\nmd10 : active raid0 sda1[0] sdb1[1]\n      314159265 blocks 64k chunks\n\nmd11 : active (auto-read-only) raid1 sdb2[0] sdc2[1](S)\n      4190208 blocks super 1.2 [2/2] [UU]\n      resync=PENDING\n\nmd126 : active raid0 sdb[1] sdc[0]\n      1855870976 blocks super external:/md127/0 128k chunks\n\nmd219 : inactive sdb[2](S) sdc[1](S) sda[0](S)\n      7932 blocks super external:imsm\n\nunused devices: <none>\n",
     );
+    for (cpu, files) in [
+        (
+            "cpu0",
+            &[
+                ("cpuinfo_cur_freq", "1800000"),
+                ("cpuinfo_min_freq", "800000"),
+                ("cpuinfo_max_freq", "3700000"),
+                ("scaling_cur_freq", "1699981"),
+                ("scaling_min_freq", "800000"),
+                ("scaling_max_freq", "3700000"),
+                ("scaling_governor", "powersave"),
+                ("scaling_available_governors", "performance powersave"),
+                ("scaling_driver", "intel_pstate"),
+                ("scaling_setspeed", "<unsupported>"),
+                ("related_cpus", "0"),
+            ][..],
+        ),
+        (
+            "cpu1",
+            &[
+                ("scaling_cur_freq", "1200000"),
+                ("scaling_governor", "performance"),
+                ("scaling_available_governors", "performance powersave"),
+                ("scaling_driver", "intel_pstate"),
+                ("scaling_setspeed", "<unsupported>"),
+                ("related_cpus", "1"),
+            ][..],
+        ),
+    ] {
+        for (file, v) in files {
+            write(
+                &s,
+                &format!("devices/system/cpu/{cpu}/cpufreq/{file}"),
+                &format!("{v}\n"),
+            );
+        }
+    }
+    std::fs::create_dir_all(s.join("devices/system/cpu/cpu2")).unwrap();
     write(&s, "class/net/bonding_masters", "bond0\n");
     write(&s, "class/net/bond0/bonding/slaves", "eth1 eth2\n");
     write(

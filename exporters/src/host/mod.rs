@@ -18,6 +18,7 @@ mod arp;
 mod bonding;
 mod conntrack;
 mod cpu;
+mod cpufreq;
 mod diskstats;
 mod edac;
 mod entropy;
@@ -111,11 +112,12 @@ pub struct HostConfig {
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 29] = [
+pub const COLLECTORS: [&str; 30] = [
     "arp",
     "bonding",
     "conntrack",
     "cpu",
+    "cpufreq",
     "diskstats",
     "edac",
     "entropy",
@@ -215,6 +217,7 @@ pub struct HostCollector {
     edac: edac::Edac,
     schedstat: schedstat::Schedstat,
     mdadm: mdadm::Mdadm,
+    cpufreq: cpufreq::Cpufreq,
     udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
@@ -283,6 +286,7 @@ impl HostCollector {
             edac: edac::Edac::new(&config.sys_path),
             schedstat: schedstat::Schedstat::new(proc_),
             mdadm: mdadm::Mdadm::new(proc_),
+            cpufreq: cpufreq::Cpufreq::new(&config.sys_path),
             udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
@@ -335,6 +339,7 @@ impl Collector for HostCollector {
             edac,
             schedstat,
             mdadm,
+            cpufreq,
             udp_queues,
             vmstat,
             pressure,
@@ -449,6 +454,11 @@ impl Collector for HostCollector {
                 },
                 if on("mdadm") {
                     mdadm.collect(buf, s)
+                } else {
+                    Ok(())
+                },
+                if on("cpufreq") {
+                    cpufreq.collect(s)
                 } else {
                     Ok(())
                 },
