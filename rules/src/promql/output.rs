@@ -10,7 +10,7 @@ use warden_tsdb::{Labels, Querier, Sample, Series};
 use super::annotations::Collector;
 use super::eval::Evaluator;
 use super::limits::Limits;
-use super::parse::parse_query;
+use super::parse::{QueryParams, parse_query};
 use super::value::{MSeries, Steps, VSeries, Val};
 use super::{EngineOptions, InstantSample, PromqlError, QueryOutput, Value};
 
@@ -37,13 +37,17 @@ fn evaluate(
     steps: Steps,
     is_range: bool,
 ) -> Result<(Val, Collector), PromqlError> {
-    let parsed = parse_query(expr)?;
+    let params = QueryParams {
+        step_ms: if is_range { steps.step } else { 0 },
+        range_ms: steps.end() - steps.start,
+    };
+    let parsed = parse_query(expr, params)?;
     let deadline = Instant::now().checked_add(opts.timeout);
     let mut ev = Evaluator {
         querier,
         opts,
         positions: &parsed.positions,
-        src: expr,
+        src: &parsed.text,
         query_start: steps.start,
         query_end: steps.end(),
         query_step: if is_range { steps.step } else { 0 },

@@ -199,3 +199,17 @@ fn scalar_and_string_results() {
         }
     );
 }
+
+#[test]
+fn anchored_increase_includes_sample_before_window() {
+    let mut q = MemQuerier::default();
+    let vals: Vec<Option<f64>> = [1.0, 2.0, 3.0, 4.0, 5.0, 9.0, 10.0]
+        .iter()
+        .map(|v| Some(*v))
+        .collect();
+    q.add(&[("__name__", "metric")], 15_000, &vals);
+    let v = vector(&q, "increase(metric[1m] anchored)", 65_000);
+    assert_eq!(v, [("{}".to_string(), 4.0)]);
+    let v = vector(&q, "increase(metric[1m] smoothed)", 5_000);
+    assert!((v[0].1 - 1.0 / 3.0).abs() < 1e-9, "{v:?}");
+}

@@ -14,6 +14,7 @@ use warden_tsdb::Labels;
 
 use super::PromqlError;
 use super::eval::Evaluator;
+use super::parse::RangeModifier;
 use super::value::{Steps, VSeries, Val, format_g};
 
 /// Unwraps parentheses.
@@ -280,6 +281,21 @@ fn range_function(
             scalars.push(eval_scalar(ev, a, steps)?);
         }
     }
+    let modifier = ev.positions.modifier(unparen(marg));
+
+    if let Some(m) = modifier {
+        let allowed: &[&str] = match m {
+            RangeModifier::Smoothed => &["delta", "increase", "rate"],
+            RangeModifier::Anchored => &["changes", "delta", "increase", "rate", "resets"],
+        };
+        if !allowed.contains(&name) {
+            return Err(PromqlError::Execution(format!(
+                "{} modifier can only be used with: {} - not with {name}",
+                m.name(),
+                allowed.join(", ")
+            )));
+        }
+    }
     let w = ev.eval_windows(marg, steps)?;
     if name == "quantile_over_time"
         && let Some(q) = scalars[0]
@@ -326,6 +342,22 @@ fn range_function(
         w.each(s, |i, win| {
             let end = ends[i];
             let start = end - w.range;
+            if let Some(m) = modifier {
+                let smoothed = m == RangeModifier::Smoothed;
+                vals[i] = match name {
+                    "rate" => rate::extended_rate(win, start, end, range_s, smoothed, true, true),
+                    "increase" => {
+                        rate::extended_rate(win, start, end, range_s, smoothed, true, false)
+                    }
+                    "delta" => {
+                        rate::extended_rate(win, start, end, range_s, smoothed, false, false)
+                    }
+                    _ if win.last().is_none_or(|x| x.t <= start) => None,
+                    "changes" => rate::changes(win),
+                    _ => rate::resets(win),
+                };
+                return;
+            }
             vals[i] = match name {
                 "rate" => rate::extrapolated_rate(win, start, end, range_s, true, true),
                 "increase" => rate::extrapolated_rate(win, start, end, range_s, true, false),
