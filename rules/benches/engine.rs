@@ -3,22 +3,37 @@
 //! `cargo bench -p warden-rules --bench engine` runs every query over 10k
 //! and 100k series (half counters, a quarter gauges, a quarter classic
 //! histogram buckets), sampled every 30 s for 75 minutes. Set
-//! `WARDEN_BENCH_SERIES=10000` to run one size only.
+//! `WARDEN_BENCH_SERIES=10000` to run one size only, and
+//! `WARDEN_BENCH_QUERY='<expr>'` to time one expression of your own.
 
+use std::collections::HashMap;
 use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use warden_rules::promql::{Engine, EngineOptions};
-use warden_tsdb::{Labels, Matcher, Querier, QueryError, Sample, Series};
+use warden_tsdb::{Labels, MatchOp, Matcher, Querier, QueryError, Sample, Series};
 
 const INTERVAL: i64 = 30_000;
 const SPAN: i64 = 75 * 60_000;
 
-/// Series in memory; `select` filters by matchers and slices by time with a
-/// binary search, roughly what the head does.
+/// Series in memory with a metric-name index; `select` filters the
+/// candidates by matchers and slices by time with a binary search, roughly
+/// what the head does with its postings.
 struct Store {
     series: Vec<Series>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+impl Store {
+    fn new(series: Vec<Series>) -> Store {
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, s) in series.iter().enumerate() {
+            let name = s.labels.metric_name().unwrap_or("").to_string();
+            by_name.entry(name).or_default().push(i);
+        }
+        Store { series, by_name }
+    }
 }
 
 impl Querier for Store {
@@ -28,9 +43,21 @@ impl Querier for Store {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<Series>, QueryError> {
-        Ok(self
-            .series
+        let name = matchers
             .iter()
+            .find(|m| m.name == "__name__" && m.op == MatchOp::Equal)
+            .map(|m| m.value.as_str());
+        let all: Vec<usize>;
+        let candidates = match name {
+            Some(n) => self.by_name.get(n).map(Vec::as_slice).unwrap_or(&[]),
+            None => {
+                all = (0..self.series.len()).collect();
+                &all
+            }
+        };
+        Ok(candidates
+            .iter()
+            .map(|&i| &self.series[i])
             .filter(|s| {
                 matchers
                     .iter()
@@ -124,7 +151,7 @@ fn generate(n: usize) -> Store {
         series.push(Series { labels: l, samples });
     }
     series.sort_by(|a, b| a.labels.cmp(&b.labels));
-    Store { series }
+    Store::new(series)
 }
 
 const QUERIES: [(&str, &str); 7] = [
@@ -171,7 +198,23 @@ fn bench(c: &mut Criterion) {
         g.sample_size(10);
         g.warm_up_time(Duration::from_millis(500));
         g.measurement_time(Duration::from_secs(2));
-        for (name, q) in QUERIES {
+        // The store's share: selecting the counters for a 5m window.
+        let counters = [Matcher::equal("__name__", "http_requests_total")];
+        g.bench_function("store_select_only", |b| {
+            b.iter(|| {
+                black_box(
+                    store
+                        .select(&counters, end - 300_000 + 1, end)
+                        .expect("select"),
+                )
+            })
+        });
+        let custom = std::env::var("WARDEN_BENCH_QUERY").ok();
+        let queries: Vec<(&str, &str)> = match &custom {
+            Some(q) => vec![("custom", q.as_str())],
+            None => QUERIES.to_vec(),
+        };
+        for (name, q) in queries {
             g.bench_function(format!("instant/{name}"), |b| {
                 b.iter(|| black_box(engine.instant(&store, q, end).expect("query succeeds")))
             });
