@@ -213,3 +213,32 @@ fn anchored_increase_includes_sample_before_window() {
     let v = vector(&q, "increase(metric[1m] smoothed)", 5_000);
     assert!((v[0].1 - 1.0 / 3.0).abs() < 1e-9, "{v:?}");
 }
+
+#[test]
+fn info_adds_target_info_labels() {
+    let mut q = MemQuerier::default();
+    q.add(
+        &[("__name__", "metric"), ("instance", "a"), ("job", "1")],
+        MIN,
+        &[Some(1.0), Some(2.0)],
+    );
+    q.add(
+        &[
+            ("__name__", "target_info"),
+            ("instance", "a"),
+            ("job", "1"),
+            ("region", "eu"),
+        ],
+        MIN,
+        &[Some(1.0), Some(1.0)],
+    );
+    let v = vector(&q, "info(metric)", MIN);
+    assert_eq!(
+        v,
+        [(
+            r#"metric{instance="a", job="1", region="eu"}"#.to_string(),
+            2.0
+        )]
+    );
+    assert!(vector(&q, r#"info(metric, {nothing=~".+"})"#, MIN).is_empty());
+}

@@ -2,6 +2,7 @@
 //! functions. The numeric work lives in the submodules, one job each.
 
 pub(crate) mod histogram;
+pub(crate) mod info;
 pub(crate) mod labels;
 pub(crate) mod math;
 pub(crate) mod over_time;
@@ -203,6 +204,7 @@ pub(crate) fn eval_call(
             let vals = any.iter().map(|&a| (!a).then_some(1.0)).collect();
             Ok(Val::Vector(present_series(absent_labels(args[0]), vals)))
         }
+        "info" => info::eval_info(ev, &args, steps).map(Val::Vector),
         "label_replace" => labels::label_replace(ev, &args, steps).map(Val::Vector),
         "label_join" => labels::label_join(ev, &args, steps).map(Val::Vector),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
