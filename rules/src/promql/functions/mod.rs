@@ -212,6 +212,7 @@ pub(crate) fn eval_call(
         }
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, steps).map(Val::Vector),
         "histogram_fraction" => histogram::histogram_fraction(ev, &args, steps).map(Val::Vector),
+        "histogram_quantiles" => histogram::histogram_quantiles(ev, &args, steps).map(Val::Vector),
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => {
             // Only native histograms have these; float samples are ignored.

@@ -89,7 +89,12 @@ pub(crate) fn rewrite(src: &str, p: QueryParams) -> Result<String, PromqlError> 
             let consumed = parser.pos;
             let text = &rest[..consumed];
             if !is_literal(text.trim().trim_start_matches(['-', '+']).trim()) {
-                edits.push((start, start + consumed, format!(" {}", signed_literal(ms))));
+                if ms == 0 {
+                    // `offset 0s` does not parse; no offset is the same thing.
+                    edits.push((t.start, start + consumed, String::new()));
+                } else {
+                    edits.push((start, start + consumed, format!(" {}", signed_literal(ms))));
+                }
             }
             let end = start + consumed;
             while i < toks.len() && toks[i].start < end {
