@@ -242,3 +242,15 @@ fn info_adds_target_info_labels() {
     );
     assert!(vector(&q, r#"info(metric, {nothing=~".+"})"#, MIN).is_empty());
 }
+
+#[test]
+fn smoothed_instant_selector_interpolates() {
+    let mut q = MemQuerier::default();
+    q.add(
+        &[("__name__", "metric")],
+        10_000,
+        &[Some(1.0), Some(2.0), Some(3.0)],
+    );
+    let v = vector(&q, "metric smoothed", 15_000);
+    assert_eq!(v, [("metric".to_string(), 2.5)]);
+}

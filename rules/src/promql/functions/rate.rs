@@ -68,7 +68,7 @@ pub(crate) fn extended_rate(
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
-    if f.is_empty() {
+    if f.is_empty() || f[0].t > end {
         return None;
     }
     let mut last = f.len() - 1;

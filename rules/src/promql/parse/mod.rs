@@ -20,7 +20,8 @@ pub(crate) use modifiers::RangeModifier;
 /// A parsed query: its AST, where each node starts, and the text the
 /// positions refer to (the query after [`rewrite`]; same length where it matters).
 pub(crate) struct Parsed {
-    pub expr: Expr,
+    /// Boxed so that node addresses, which key the positions, never move.
+    pub expr: Box<Expr>,
     pub positions: Positions,
     pub text: String,
 }
@@ -41,6 +42,7 @@ pub(crate) fn parse_query(src: &str, params: QueryParams) -> Result<Parsed, Prom
     let (text, mods) = rewrite(src, params)?;
     match promql_parser::parser::parse(&text) {
         Ok(expr) => {
+            let expr = Box::new(expr);
             let positions = Positions::compute(&text, &expr, &mods);
             Ok(Parsed {
                 expr,
