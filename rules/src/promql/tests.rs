@@ -199,3 +199,58 @@ fn scalar_and_string_results() {
         }
     );
 }
+
+#[test]
+fn anchored_increase_includes_sample_before_window() {
+    let mut q = MemQuerier::default();
+    let vals: Vec<Option<f64>> = [1.0, 2.0, 3.0, 4.0, 5.0, 9.0, 10.0]
+        .iter()
+        .map(|v| Some(*v))
+        .collect();
+    q.add(&[("__name__", "metric")], 15_000, &vals);
+    let v = vector(&q, "increase(metric[1m] anchored)", 65_000);
+    assert_eq!(v, [("{}".to_string(), 4.0)]);
+    let v = vector(&q, "increase(metric[1m] smoothed)", 5_000);
+    assert!((v[0].1 - 1.0 / 3.0).abs() < 1e-9, "{v:?}");
+}
+
+#[test]
+fn info_adds_target_info_labels() {
+    let mut q = MemQuerier::default();
+    q.add(
+        &[("__name__", "metric"), ("instance", "a"), ("job", "1")],
+        MIN,
+        &[Some(1.0), Some(2.0)],
+    );
+    q.add(
+        &[
+            ("__name__", "target_info"),
+            ("instance", "a"),
+            ("job", "1"),
+            ("region", "eu"),
+        ],
+        MIN,
+        &[Some(1.0), Some(1.0)],
+    );
+    let v = vector(&q, "info(metric)", MIN);
+    assert_eq!(
+        v,
+        [(
+            r#"metric{instance="a", job="1", region="eu"}"#.to_string(),
+            2.0
+        )]
+    );
+    assert!(vector(&q, r#"info(metric, {nothing=~".+"})"#, MIN).is_empty());
+}
+
+#[test]
+fn smoothed_instant_selector_interpolates() {
+    let mut q = MemQuerier::default();
+    q.add(
+        &[("__name__", "metric")],
+        10_000,
+        &[Some(1.0), Some(2.0), Some(3.0)],
+    );
+    let v = vector(&q, "metric smoothed", 15_000);
+    assert_eq!(v, [("metric".to_string(), 2.5)]);
+}

@@ -31,6 +31,7 @@ pub(crate) fn eval_subquery(
             series: Vec::new(),
             ends,
             range,
+            extend: None,
         });
     };
     let first = min_end - range;
@@ -43,6 +44,7 @@ pub(crate) fn eval_subquery(
             series: Vec::new(),
             ends,
             range,
+            extend: None,
         });
     }
     let n = ((max_end - start) / step) as usize + 1;
@@ -82,5 +84,6 @@ pub(crate) fn eval_subquery(
         series,
         ends,
         range,
+        extend: None,
     })
 }

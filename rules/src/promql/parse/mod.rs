@@ -4,7 +4,9 @@
 //! - [`error_position`] finds a line/column for parse errors, whose text
 //!   from `promql-parser` carries none.
 
+pub(crate) mod durations;
 pub(crate) mod lexer;
+pub(crate) mod modifiers;
 pub(crate) mod position;
 
 use promql_parser::parser::Expr;
@@ -12,18 +14,41 @@ use promql_parser::parser::Expr;
 use super::PromqlError;
 pub(crate) use position::Positions;
 
-/// A parsed query: its AST and where each node starts.
+pub(crate) use durations::QueryParams;
+pub(crate) use modifiers::RangeModifier;
+
+/// A parsed query: its AST, where each node starts, and the text the
+/// positions refer to (the query after [`rewrite`]; same length where it matters).
 pub(crate) struct Parsed {
-    pub expr: Expr,
+    /// Boxed so that node addresses, which key the positions, never move.
+    pub expr: Box<Expr>,
     pub positions: Positions,
+    pub text: String,
+}
+
+/// Rewrites the syntax `promql-parser` lacks into syntax it parses:
+/// duration expressions become literals, `anchored`/`smoothed` are blanked
+/// out and returned with their byte offsets.
+pub(crate) fn rewrite(
+    src: &str,
+    params: QueryParams,
+) -> Result<(String, Vec<(usize, RangeModifier)>), PromqlError> {
+    let text = durations::rewrite(src, params)?;
+    Ok(modifiers::strip(&text))
 }
 
 /// Parses `src` into an AST with positions, or a positioned parse error.
-pub(crate) fn parse_query(src: &str) -> Result<Parsed, PromqlError> {
-    match promql_parser::parser::parse(src) {
+pub(crate) fn parse_query(src: &str, params: QueryParams) -> Result<Parsed, PromqlError> {
+    let (text, mods) = rewrite(src, params)?;
+    match promql_parser::parser::parse(&text) {
         Ok(expr) => {
-            let positions = Positions::compute(src, &expr);
-            Ok(Parsed { expr, positions })
+            let expr = Box::new(expr);
+            let positions = Positions::compute(&text, &expr, &mods);
+            Ok(Parsed {
+                expr,
+                positions,
+                text,
+            })
         }
         Err(message) => {
             let (line, col) = lexer::line_col(src, error_position(src, &message));
@@ -87,7 +112,13 @@ mod tests {
     use super::*;
 
     fn err(q: &str) -> (usize, usize) {
-        match parse_query(q) {
+        match parse_query(
+            q,
+            QueryParams {
+                step_ms: 0,
+                range_ms: 0,
+            },
+        ) {
             Err(PromqlError::Parse { line, col, .. }) => (line, col),
             _ => panic!("expected a parse error for {q}"),
         }
