@@ -36,6 +36,9 @@ fn upstream_suite_does_not_regress() {
         quiet: !verbose,
     };
     println!("{}", report.render(&opts));
+    if std::env::var_os("PROMQLTEST_MARKDOWN").is_some() {
+        println!("{}", report.markdown_table());
+    }
 
     // Every file of the suite must parse: a parse error is a runner bug.
     for f in &report.files {
