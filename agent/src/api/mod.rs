@@ -19,7 +19,6 @@ use tokio::sync::Semaphore;
 use warden_rules::promql::Engine;
 use warden_tsdb::Querier;
 
-pub use encode::go_float;
 pub use params::{parse_duration, parse_time};
 
 /// What `/api/v1/status/buildinfo` reports. `features` is deliberately
