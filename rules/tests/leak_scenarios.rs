@@ -93,6 +93,8 @@ struct Score {
     cleared_after: Option<f64>,
     ttl_errors: Vec<f64>,
     ttl_missing: usize,
+    /// Check points (hours after a segment start) without an estimate.
+    ttl_missing_at: Vec<f64>,
 }
 
 fn score(truth: &Truth, evals: &[Eval]) -> Score {
@@ -107,6 +109,7 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
     let (mut missed, mut delay, mut resolved) = (false, None, None);
     let mut cleared_after = None;
     let (mut ttl_errors, mut ttl_missing) = (Vec::new(), 0);
+    let mut ttl_missing_at = Vec::new();
     if truth.leak {
         let start = truth.leak_start.expect("leak_start_s for a leak");
         let end = truth.leak_end.unwrap_or(f64::INFINITY);
@@ -138,7 +141,10 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
                     let truth_ttl = seg.oom_at - at;
                     match e.ttl {
                         Some(est) => ttl_errors.push((est - truth_ttl) / truth_ttl),
-                        None => ttl_missing += 1,
+                        None => {
+                            ttl_missing += 1;
+                            ttl_missing_at.push(h);
+                        }
                     }
                 }
             }
@@ -154,6 +160,7 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
         cleared_after,
         ttl_errors,
         ttl_missing,
+        ttl_missing_at,
     }
 }
 
@@ -264,6 +271,13 @@ fn report(title: &str, truths: &[Truth], scores: &[Score]) -> Totals {
             errs.map_or("-".into(), |e| format!("{:.0}%", 100.0 * e)),
             s.ttl_missing,
         );
+        if tr.must_detect && !s.ttl_missing_at.is_empty() {
+            let at: Vec<String> = s.ttl_missing_at.iter().map(|h| format!("+{h}h")).collect();
+            println!(
+                "    no time-to-limit estimate at segment start {}",
+                at.join(", ")
+            );
+        }
     }
     t.median_delay = median(delays);
     t.ttl_points = all_err.len();
