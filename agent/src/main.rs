@@ -1,3 +1,98 @@
-//! The `warden` binary.
+//! The `warden` binary: parse the command line, set up logging, dispatch.
+//!
+//! Exit status: 0 on a clean stop, 2 on a configuration error (as
+//! Prometheus's tools do), 1 on any other failure.
 
-fn main() {}
+mod api;
+mod cli;
+mod config;
+mod exposition;
+mod http;
+mod logging;
+mod remote_query;
+mod run;
+mod scheduler;
+mod selfcollector;
+mod selfmetrics;
+mod store;
+mod wiring;
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, RunArgs};
+use crate::config::{Config, ConfigError, ListenAddress};
+
+/// Where `warden query` asks by default: a local warden.
+pub const DEFAULT_QUERY_URL: &str = "http://127.0.0.1:9659";
+
+/// Async worker threads: HTTP and timers only; collection runs on the
+/// blocking pool, so two are plenty and keep idle memory low.
+const WORKER_THREADS: usize = 2;
+
+/// Upper bound of blocking threads (collector cycles, maintenance, /metrics
+/// rendering); each collector uses at most one at a time.
+const MAX_BLOCKING_THREADS: usize = 8;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log.level, cli.log.format);
+    match cli.command {
+        Command::Run(args) => cmd_run(args),
+    }
+}
+
+fn cmd_run(args: RunArgs) -> ExitCode {
+    let cfg = match run_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(WORKER_THREADS)
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .thread_keep_alive(Duration::from_secs(60))
+        .thread_name("warden")
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run::run(cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "warden stopped");
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The configuration file (or the embedded default) with the flags applied.
+fn run_config(args: &RunArgs) -> Result<Config, ConfigError> {
+    let mut cfg = match &args.config_file {
+        Some(path) => config::load(path)?,
+        None => config::load_default()?,
+    };
+    if let Some(addr) = &args.listen_address {
+        cfg.web.listen_address =
+            ListenAddress::parse(addr).map_err(|message| ConfigError::Invalid {
+                file: "--web.listen-address".to_string(),
+                line: None,
+                column: None,
+                message,
+            })?;
+    }
+    if let Some(path) = &args.storage_path {
+        cfg.storage.path = path.clone();
+    }
+    Ok(cfg)
+}

@@ -1,5 +1,6 @@
-//! Evaluation: the PromQL engine over any [`warden_tsdb::Querier`], and the
-//! trend (leak) detector.
+//! Evaluation: the PromQL engine over any [`warden_tsdb::Querier`], rule
+//! files, and the trend (leak) detector.
 
 pub mod promql;
+pub mod rulefmt;
 pub mod trend;

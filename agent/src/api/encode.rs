@@ -1,0 +1,226 @@
+//! JSON for query results, byte for byte as Prometheus writes it.
+//!
+//! Prometheus writes sample values as strings in Go's shortest float format
+//! (`"1"`, `"0.1"`, `"1e-07"`, `"+Inf"`, `"NaN"`) and timestamps as Unix
+//! seconds with the milliseconds kept verbatim (`1435781451.781`,
+//! `10.500`, `3`). Clients parse these strings, so the format is part of the
+//! contract. Results can be large, so they are written straight into a
+//! buffer rather than built as a JSON tree.
+
+use std::fmt::Write as _;
+
+use warden_rules::promql::{InstantSample, Value};
+use warden_tsdb::{Labels, Series};
+
+/// Appends a millisecond timestamp as Prometheus's JSON seconds.
+pub fn write_timestamp(out: &mut String, t: i64) {
+    let (sign, t) = if t < 0 {
+        ("-", t.unsigned_abs())
+    } else {
+        ("", t as u64)
+    };
+    let secs = t / 1000;
+    let frac = t % 1000;
+    let _ = if frac == 0 {
+        write!(out, "{sign}{secs}")
+    } else {
+        write!(out, "{sign}{secs}.{frac:03}")
+    };
+}
+
+/// Formats a float as Go's `strconv.FormatFloat(f, 'f' or 'e', -1, 64)`
+/// does in Prometheus's JSON: positional notation, except exponent notation
+/// for magnitudes below 1e-6 or from 1e21 up.
+pub fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        // Rust's shortest `{:e}` is `1.5e-7`; Go writes `1.5e-07`.
+        let s = format!("{f:e}");
+        let Some((mantissa, exp)) = s.split_once('e') else {
+            return s;
+        };
+        let (sign, digits) = match exp.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exp),
+        };
+        return if digits.len() < 2 {
+            format!("{mantissa}e{sign}0{digits}")
+        } else {
+            format!("{mantissa}e{sign}{digits}")
+        };
+    }
+    if f == 0.0 && f.is_sign_negative() {
+        return "-0".into();
+    }
+    format!("{f}")
+}
+
+/// Appends a JSON string literal.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            // Go's encoder escapes these for safe embedding in HTML.
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a label set as a JSON object, in label order.
+pub fn write_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(out, &l.name);
+        out.push(':');
+        write_str(out, &l.value);
+    }
+    out.push('}');
+}
+
+fn write_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push_str(",\"");
+    out.push_str(&go_float(v));
+    out.push_str("\"]");
+}
+
+fn write_vector(out: &mut String, v: &[InstantSample]) {
+    out.push('[');
+    for (i, s) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"metric\":");
+        write_labels(out, &s.labels);
+        out.push_str(",\"value\":");
+        write_point(out, s.t, s.v);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+fn write_matrix(out: &mut String, m: &[Series]) {
+    out.push('[');
+    for (i, s) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"metric\":");
+        write_labels(out, &s.labels);
+        out.push_str(",\"values\":[");
+        for (j, p) in s.samples.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            write_point(out, p.t, p.v);
+        }
+        out.push_str("]}");
+    }
+    out.push(']');
+}
+
+/// Appends `{"resultType":…,"result":…}` for a query value.
+pub fn write_query_data(out: &mut String, value: &Value) {
+    match value {
+        Value::Scalar { t, v } => {
+            out.push_str("{\"resultType\":\"scalar\",\"result\":");
+            write_point(out, *t, *v);
+        }
+        Value::String { t, v } => {
+            out.push_str("{\"resultType\":\"string\",\"result\":[");
+            write_timestamp(out, *t);
+            out.push(',');
+            write_str(out, v);
+            out.push(']');
+        }
+        Value::Vector(v) => {
+            out.push_str("{\"resultType\":\"vector\",\"result\":");
+            write_vector(out, v);
+        }
+        Value::Matrix(m) => {
+            out.push_str("{\"resultType\":\"matrix\",\"result\":");
+            write_matrix(out, m);
+        }
+    }
+    out.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_like_go() {
+        assert_eq!(go_float(1.0), "1");
+        assert_eq!(go_float(0.1), "0.1");
+        assert_eq!(go_float(-2.5), "-2.5");
+        assert_eq!(go_float(1e-7), "1e-07");
+        assert_eq!(go_float(1.5e21), "1.5e+21");
+        assert_eq!(go_float(1e100), "1e+100");
+        assert_eq!(go_float(123456789.0), "123456789");
+        assert_eq!(go_float(f64::INFINITY), "+Inf");
+        assert_eq!(go_float(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(go_float(f64::NAN), "NaN");
+        assert_eq!(go_float(0.0), "0");
+    }
+
+    #[test]
+    fn timestamps_like_prometheus() {
+        let mut s = String::new();
+        write_timestamp(&mut s, 1_435_781_451_781);
+        assert_eq!(s, "1435781451.781");
+        s.clear();
+        write_timestamp(&mut s, 10_500);
+        assert_eq!(s, "10.500");
+        s.clear();
+        write_timestamp(&mut s, 3_000);
+        assert_eq!(s, "3");
+        s.clear();
+        write_timestamp(&mut s, -1_005);
+        assert_eq!(s, "-1.005");
+    }
+
+    #[test]
+    fn vector_json() {
+        let labels = Labels::from_pairs([("__name__", "up"), ("job", "a<b")]).unwrap();
+        let v = Value::Vector(vec![InstantSample {
+            labels,
+            t: 1000,
+            v: 1.0,
+        }]);
+        let mut s = String::new();
+        write_query_data(&mut s, &v);
+        assert_eq!(
+            s,
+            r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a\u003cb"},"value":[1,"1"]}]}"#
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! Command-line interface: `warden <subcommand> [flags]`.
+//!
+//! Flag names follow Prometheus (`--config.file`, `--web.listen-address`,
+//! `--log.level`, `--log.format`) so that muscle memory and existing unit
+//! files carry over. Every subcommand is one variant of [`Command`] with its
+//! own argument struct; adding `warden query` or `warden check` later is one
+//! variant, one struct and one match arm in `main.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// warden: a Prometheus-compatible monitoring agent and alert evaluator.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about, long_about = None)]
+pub struct Cli {
+    /// Logging flags, accepted by every subcommand.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the agent: collect, store, and serve /metrics.
+    Run(RunArgs),
+}
+
+/// Flags of `warden run`. A flag given here wins over the same setting in
+/// the configuration file.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file (default: the embedded default configuration).
+    #[arg(long = "config.file", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Address to listen on for HTTP (overrides web.listen_address).
+    #[arg(long = "web.listen-address", value_name = "ADDR")]
+    pub listen_address: Option<String>,
+    /// Data directory (overrides storage.path).
+    #[arg(long = "storage.path", value_name = "DIR")]
+    pub storage_path: Option<PathBuf>,
+}
+
+/// How and how much to log.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", value_enum, default_value_t = LogLevel::Info, global = true)]
+    pub level: LogLevel,
+    /// Output format of log messages.
+    #[arg(long = "log.format", value_enum, default_value_t = LogFormat::Logfmt, global = true)]
+    pub format: LogFormat,
+}
+
+/// Log severities, as Prometheus names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Everything, including per-collection errors.
+    Debug,
+    /// Start, stop and notable events.
+    Info,
+    /// Problems warden works around.
+    Warn,
+    /// Problems that lose data or stop a component.
+    Error,
+}
+
+/// Log line formats, as Prometheus names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `time=... level=info msg="..." key=value`.
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn prometheus_style_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "warden",
+            "run",
+            "--config.file",
+            "w.yml",
+            "--web.listen-address=127.0.0.1:1",
+            "--storage.path",
+            "d",
+            "--log.level=debug",
+            "--log.format",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.log.level, LogLevel::Debug);
+        assert_eq!(cli.log.format, LogFormat::Json);
+        let Command::Run(run) = cli.command;
+        assert_eq!(run.config_file, Some(PathBuf::from("w.yml")));
+        assert_eq!(run.listen_address.as_deref(), Some("127.0.0.1:1"));
+        assert_eq!(run.storage_path, Some(PathBuf::from("d")));
+    }
+
+    #[test]
+    fn bad_log_level_is_refused() {
+        assert!(Cli::try_parse_from(["warden", "run", "--log.level=loud"]).is_err());
+    }
+}

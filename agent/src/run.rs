@@ -1,0 +1,229 @@
+//! `warden run`: wires configuration, store, collectors, HTTP and signals.
+//!
+//! Order matters and is the point of this module:
+//! 1. bind the HTTP listener (a port conflict fails fast, before any replay);
+//! 2. serve `/-/healthy` at once and `/-/ready` as 503;
+//! 3. open the store (replays the WAL), then report ready;
+//! 4. start the collectors and the once-a-minute maintenance;
+//! 5. on SIGTERM or SIGINT: stop the collectors, let the in-flight cycles
+//!    commit, stop the HTTP server, close the store (flush + fsync), exit 0.
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::http::{AppState, router};
+use crate::scheduler::{self, Scheduled};
+use crate::selfmetrics::SelfMetrics;
+use crate::store::Store;
+use warden_tsdb::Db;
+
+/// How often retention and checkpoints run.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
+
+/// How long in-flight HTTP requests get once shutdown starts.
+const HTTP_DRAIN: Duration = Duration::from_secs(5);
+
+/// Why `warden run` stopped with an error (exit status 1).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address from the configuration or flag.
+        addr: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The store could not be opened.
+    #[error("cannot open the store in {path}: {reason}")]
+    Store {
+        /// The data directory.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A collector could not be set up from its configuration.
+    #[error("collector {name}: {reason}")]
+    Collector {
+        /// The collector.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Runs until SIGTERM or SIGINT.
+pub async fn run(cfg: Config) -> Result<(), RunError> {
+    let mut shutdown = ShutdownSignal::install();
+    let addr = cfg.web.listen_address.0.clone();
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|source| RunError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_or(addr.clone(), |a| a.to_string());
+
+    let metrics = Arc::new(SelfMetrics::new());
+    let state = AppState::new(Arc::clone(&metrics));
+    let (http_stop_tx, mut http_stop_rx) = watch::channel(false);
+    let server = tokio::spawn(
+        axum::serve(listener, router(Arc::clone(&state)))
+            .with_graceful_shutdown(async move {
+                let _ = http_stop_rx.wait_for(|stop| *stop).await;
+            })
+            .into_future(),
+    );
+    tracing::info!(address = %local, "listening");
+
+    let db = crate::wiring::open_store(&cfg).await?;
+    {
+        // A weak reference: the statistics must not keep the store open.
+        let weak = Arc::downgrade(&db);
+        metrics.set_store(Arc::new(move || {
+            weak.upgrade()
+                .map(|d| Store::stats(&*d))
+                .unwrap_or_default()
+        }));
+    }
+    let store: Arc<dyn Store> = Arc::clone(&db) as _;
+    let _ = state.store.set(Arc::clone(&store));
+    tracing::info!(path = %cfg.storage.path.display(), "store ready");
+
+    let collectors: Vec<Scheduled> = crate::wiring::collectors(&cfg, &metrics)?;
+    let names: Vec<String> = collectors
+        .iter()
+        .map(|s| s.collector.name().to_string())
+        .collect();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let source: Arc<dyn scheduler::AppenderSource> = Arc::clone(&db) as _;
+    let handles = scheduler::spawn(source, collectors, Arc::clone(&metrics), stop_rx.clone());
+    let maintenance = tokio::spawn(maintain_loop(Arc::clone(&store), stop_rx));
+    drop(store);
+    tracing::info!(collectors = ?names, "warden started");
+
+    let signal = shutdown.recv().await;
+    tracing::info!(signal, "shutting down");
+
+    let _ = stop_tx.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    let _ = maintenance.await;
+    let _ = http_stop_tx.send(true);
+    let abort = server.abort_handle();
+    match tokio::time::timeout(HTTP_DRAIN, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "HTTP server task failed"),
+        Err(_) => {
+            tracing::warn!("HTTP connections still open after the drain period; closing them");
+            abort.abort();
+        }
+    }
+    drop(state);
+    close_store(db).await;
+    Ok(())
+}
+
+/// Closes the store once every other user has let go of it (the collectors
+/// and HTTP handlers are stopped by now; a straggler gets a moment).
+async fn close_store(mut db: Arc<Db>) {
+    for _ in 0..100 {
+        match Arc::try_unwrap(db) {
+            Ok(owned) => {
+                match tokio::task::spawn_blocking(move || owned.close()).await {
+                    Ok(Ok(())) => tracing::info!("store closed"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "closing the store failed"),
+                    Err(e) => tracing::error!(error = %e, "closing the store panicked"),
+                }
+                return;
+            }
+            Err(shared) => db = shared,
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Dropping the last reference flushes and fsyncs the WAL as well.
+    tracing::warn!("store still in use at shutdown; it is closed when its last user ends");
+}
+
+/// Retention and checkpoints once a minute, off the async workers, until stop.
+async fn maintain_loop(store: Arc<dyn Store>, mut stop: watch::Receiver<bool>) {
+    let mut ticker = tokio::time::interval(MAINTAIN_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick is immediate; maintenance right after replay is wasted.
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let s = Arc::clone(&store);
+        let now = scheduler::now_ms();
+        match tokio::task::spawn_blocking(move || s.maintain(now)).await {
+            Ok(Ok(())) => tracing::debug!("store maintenance done"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "store maintenance failed"),
+            Err(e) => tracing::error!(error = %e, "store maintenance panicked"),
+        }
+    }
+}
+
+/// SIGTERM and SIGINT, registered at start so that a signal during the WAL
+/// replay is not lost.
+struct ShutdownSignal {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+}
+
+impl ShutdownSignal {
+    fn install() -> ShutdownSignal {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let term = signal(SignalKind::terminate()).ok();
+            let int = signal(SignalKind::interrupt()).ok();
+            if term.is_none() || int.is_none() {
+                tracing::warn!("cannot listen for SIGTERM or SIGINT; warden may not stop cleanly");
+            }
+            ShutdownSignal { term, int }
+        }
+        #[cfg(not(unix))]
+        {
+            ShutdownSignal {}
+        }
+    }
+
+    /// Waits for the first signal and names it.
+    async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            async fn wait(s: Option<&mut tokio::signal::unix::Signal>) {
+                match s {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                _ = wait(self.term.as_mut()) => "SIGTERM",
+                _ = wait(self.int.as_mut()) => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The evaluator: walks the AST and evaluates every node over a grid of
+//! steps (one step for an instant query).
+
+pub(crate) mod subquery;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
+use warden_tsdb::Querier;
+
+use super::annotations::Collector;
+use super::limits::Limits;
+use super::parse::Positions;
+use super::selectors::{self, Windows};
+use super::value::{Steps, VSeries, Val};
+use super::{EngineOptions, PromqlError};
+
+/// The state of one query's evaluation.
+pub(crate) struct Evaluator<'a> {
+    pub querier: &'a dyn Querier,
+    pub opts: &'a EngineOptions,
+    pub positions: &'a Positions,
+    pub src: &'a str,
+    /// Start and end of the query, for `@ start()` / `@ end()`.
+    pub query_start: i64,
+    pub query_end: i64,
+    /// Step of the query in ms (0 for an instant query), for `step()`.
+    pub query_step: i64,
+    /// Whether the query is a range query (sorting is then ineffective).
+    pub is_range: bool,
+    pub limits: Limits,
+    pub annos: Collector,
+}
+
+/// Milliseconds of an `offset` (negative offsets look forward).
+pub(crate) fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+    }
+}
+
+fn system_time_ms(t: &SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+impl Evaluator<'_> {
+    /// Byte offset where `e` starts in the query.
+    pub fn pos(&self, e: &Expr) -> usize {
+        self.positions.start(e)
+    }
+
+    /// Adds a warning about node `e`.
+    pub fn warn(&mut self, e: &Expr, msg: &str) {
+        let p = self.pos(e);
+        self.annos.warn(self.src, p, msg);
+    }
+
+    /// Adds an info about node `e`.
+    pub fn info(&mut self, e: &Expr, msg: &str) {
+        let p = self.pos(e);
+        self.annos.info(self.src, p, msg);
+    }
+
+    /// The time an `@` modifier pins evaluation to, if any.
+    pub fn at_ms(&self, at: &Option<AtModifier>) -> Option<i64> {
+        match at {
+            None => None,
+            Some(AtModifier::Start) => Some(self.query_start),
+            Some(AtModifier::End) => Some(self.query_end),
+            Some(AtModifier::At(t)) => Some(system_time_ms(t)),
+        }
+    }
+
+    /// The effective time of each step for a selector with `at`/`offset`.
+    fn effective_times(
+        &self,
+        steps: &Steps,
+        at: &Option<AtModifier>,
+        off: &Option<Offset>,
+    ) -> Vec<i64> {
+        let off = offset_ms(off);
+        match self.at_ms(at) {
+            Some(t) => vec![t - off; steps.n],
+            None => (0..steps.n).map(|i| steps.t(i) - off).collect(),
+        }
+    }
+
+    /// Evaluates `e` over `steps`.
+    pub fn eval(&mut self, e: &Expr, steps: &Steps) -> Result<Val, PromqlError> {
+        self.limits.check_time()?;
+        match e {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; steps.n])),
+            Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, steps),
+            Expr::Unary(u) => match self.eval(&u.expr, steps)? {
+                Val::Scalar(v) => Ok(Val::Scalar(v.into_iter().map(|x| -x).collect())),
+                Val::Vector(mut v) => {
+                    for s in &mut v {
+                        s.drop_name = true;
+                        for x in s.vals.iter_mut().flatten() {
+                            *x = -*x;
+                        }
+                    }
+                    Ok(Val::Vector(v))
+                }
+                other => Err(PromqlError::Execution(format!(
+                    "unary expression only allowed on expressions of type scalar or instant vector, got {}",
+                    other.type_name()
+                ))),
+            },
+            Expr::VectorSelector(vs) => {
+                Ok(Val::Vector(self.eval_vector_selector(vs, steps, false)?))
+            }
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => {
+                let w = self.eval_windows(e, steps)?;
+                // Only an instant query can return a range vector.
+                let mut out = Vec::with_capacity(w.series.len());
+                for s in &w.series {
+                    let mut samples = Vec::new();
+                    w.each(s, |i, win| {
+                        if i == 0 {
+                            samples.extend_from_slice(win);
+                        }
+                    });
+                    if !samples.is_empty() {
+                        out.push(super::value::MSeries {
+                            labels: s.labels.clone(),
+                            drop_name: s.drop_name,
+                            samples,
+                        });
+                    }
+                }
+                Ok(Val::Matrix(out))
+            }
+            Expr::Binary(b) => super::binary::eval_binary(self, b, steps),
+            Expr::Aggregate(a) => super::aggregate::eval_aggregate(self, a, steps),
+            Expr::Call(c) => super::functions::eval_call(self, e, c, steps),
+            Expr::Extension(_) => Err(PromqlError::Execution(
+                "extension expressions are not supported".into(),
+            )),
+        }
+    }
+
+    /// Evaluates an instant-vector selector; with `want_ts` the values are
+    /// the samples' timestamps in seconds (for `timestamp()`).
+    pub fn eval_vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        steps: &Steps,
+        want_ts: bool,
+    ) -> Result<Vec<VSeries>, PromqlError> {
+        let times = self.effective_times(steps, &vs.at, &vs.offset);
+        let (Some(&min), Some(&max)) = (times.iter().min(), times.iter().max()) else {
+            return Ok(Vec::new());
+        };
+        let lookback = self.opts.lookback_delta_ms;
+        let series = selectors::select(self.querier, vs, min - lookback + 1, max)?;
+        self.limits.check_time()?;
+        let out = selectors::to_vectors(series, &times, lookback, want_ts);
+        let points = out.iter().map(|s| s.vals.iter().flatten().count()).sum();
+        self.limits.add(points)?;
+        Ok(out)
+    }
+
+    /// Evaluates a range-vector expression (matrix selector or subquery,
+    /// possibly in parentheses) into per-step windows.
+    pub fn eval_windows(&mut self, e: &Expr, steps: &Steps) -> Result<Windows, PromqlError> {
+        match e {
+            Expr::Paren(p) => self.eval_windows(&p.expr, steps),
+            Expr::MatrixSelector(ms) => {
+                let range = ms.range.as_millis() as i64;
+                let ends = self.effective_times(steps, &ms.vs.at, &ms.vs.offset);
+                let (Some(&min), Some(&max)) = (ends.iter().min(), ends.iter().max()) else {
+                    return Ok(Windows {
+                        series: Vec::new(),
+                        ends,
+                        range,
+                    });
+                };
+                let series = selectors::select(self.querier, &ms.vs, min - range + 1, max)?;
+                self.limits.check_time()?;
+                let w = selectors::to_windows(series, ends, range);
+                self.account_windows(&w)?;
+                Ok(w)
+            }
+            Expr::Subquery(sq) => subquery::eval_subquery(self, sq, steps),
+            other => Err(PromqlError::Execution(format!(
+                "expected a range vector, got {}",
+                match other.value_type() {
+                    promql_parser::parser::value::ValueType::Vector => "instant vector",
+                    promql_parser::parser::value::ValueType::Scalar => "scalar",
+                    promql_parser::parser::value::ValueType::String => "string",
+                    promql_parser::parser::value::ValueType::Matrix => "range vector",
+                }
+            ))),
+        }
+    }
+
+    /// Counts the largest number of samples the windows hold at one step.
+    fn account_windows(&mut self, w: &Windows) -> Result<(), PromqlError> {
+        let mut per_step = vec![0usize; w.ends.len()];
+        for s in &w.series {
+            w.each(s, |i, win| per_step[i] += win.len());
+        }
+        let peak = per_step.into_iter().max().unwrap_or(0);
+        self.limits.add(peak)?;
+        self.limits.release(peak);
+        Ok(())
+    }
+}

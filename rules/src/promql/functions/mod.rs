@@ -1,0 +1,397 @@
+//! PromQL functions: dispatch by name and the per-window plumbing of range
+//! functions. The numeric work lives in the submodules, one job each.
+
+pub(crate) mod histogram;
+pub(crate) mod labels;
+pub(crate) mod math;
+pub(crate) mod over_time;
+pub(crate) mod rate;
+pub(crate) mod sort;
+pub(crate) mod time;
+
+use promql_parser::parser::{Call, Expr};
+use warden_tsdb::Labels;
+
+use super::PromqlError;
+use super::eval::Evaluator;
+use super::value::{Steps, VSeries, Val, format_g};
+
+/// Unwraps parentheses.
+pub(crate) fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparen(&p.expr),
+        other => other,
+    }
+}
+
+/// Evaluates `e` and requires an instant vector.
+pub(crate) fn eval_vector(
+    ev: &mut Evaluator<'_>,
+    e: &Expr,
+    steps: &Steps,
+) -> Result<Vec<VSeries>, PromqlError> {
+    match ev.eval(e, steps)? {
+        Val::Vector(v) => Ok(v),
+        other => Err(PromqlError::Execution(format!(
+            "expected instant vector, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+/// Evaluates `e` and requires a scalar (one value per step).
+pub(crate) fn eval_scalar(
+    ev: &mut Evaluator<'_>,
+    e: &Expr,
+    steps: &Steps,
+) -> Result<Vec<f64>, PromqlError> {
+    match ev.eval(e, steps)? {
+        Val::Scalar(v) => Ok(v),
+        other => Err(PromqlError::Execution(format!(
+            "expected scalar, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+/// The string value of a string-literal argument.
+pub(crate) fn string_arg(e: &Expr) -> Result<String, PromqlError> {
+    match unparen(e) {
+        Expr::StringLiteral(s) => Ok(s.val.clone()),
+        _ => Err(PromqlError::Execution(
+            "expected a string literal argument".into(),
+        )),
+    }
+}
+
+fn map_values(mut v: Vec<VSeries>, f: impl Fn(usize, f64) -> Option<f64>) -> Vec<VSeries> {
+    for s in &mut v {
+        s.drop_name = true;
+        for (i, slot) in s.vals.iter_mut().enumerate() {
+            if let Some(x) = *slot {
+                *slot = f(i, x);
+            }
+        }
+    }
+    v.retain(|s| s.vals.iter().any(Option::is_some));
+    v
+}
+
+/// Evaluates a function call.
+pub(crate) fn eval_call(
+    ev: &mut Evaluator<'_>,
+    e: &Expr,
+    c: &Call,
+    steps: &Steps,
+) -> Result<Val, PromqlError> {
+    let name = c.func.name;
+    let args: Vec<&Expr> = c.args.args.iter().map(|b| b.as_ref()).collect();
+    let n = steps.n;
+    if let Some(f) = math::simple_fn(name) {
+        let v = eval_vector(ev, args[0], steps)?;
+        return Ok(Val::Vector(map_values(v, |_, x| Some(f(x)))));
+    }
+    match name {
+        "time" => Ok(Val::Scalar(
+            (0..n).map(|i| steps.t(i) as f64 / 1000.0).collect(),
+        )),
+        "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
+        "start" => Ok(Val::Scalar(vec![ev.query_start as f64 / 1000.0; n])),
+        "end" => Ok(Val::Scalar(vec![ev.query_end as f64 / 1000.0; n])),
+        "range" => Ok(Val::Scalar(vec![
+            (ev.query_end - ev.query_start) as f64
+                / 1000.0;
+            n
+        ])),
+        "step" => Ok(Val::Scalar(vec![ev.query_step as f64 / 1000.0; n])),
+        "min_of" | "max_of" => {
+            let a = eval_scalar(ev, args[0], steps)?;
+            let b = eval_scalar(ev, args[1], steps)?;
+            let max = name == "max_of";
+            Ok(Val::Scalar(
+                a.iter()
+                    .zip(&b)
+                    .map(|(&x, &y)| {
+                        if x.is_nan() || y.is_nan() {
+                            f64::NAN
+                        } else if max {
+                            x.max(y)
+                        } else {
+                            x.min(y)
+                        }
+                    })
+                    .collect(),
+            ))
+        }
+        "vector" => {
+            let s = eval_scalar(ev, args[0], steps)?;
+            Ok(Val::Vector(vec![VSeries {
+                labels: Labels::empty(),
+                drop_name: false,
+                vals: s.into_iter().map(Some).collect(),
+            }]))
+        }
+        "scalar" => {
+            let v = eval_vector(ev, args[0], steps)?;
+            let out = (0..n)
+                .map(|i| {
+                    let mut it = v.iter().filter_map(|s| s.vals[i]);
+                    match (it.next(), it.next()) {
+                        (Some(x), None) => x,
+                        _ => f64::NAN,
+                    }
+                })
+                .collect();
+            Ok(Val::Scalar(out))
+        }
+        "timestamp" => {
+            let v = match unparen(args[0]) {
+                Expr::VectorSelector(vs) => ev.eval_vector_selector(vs, steps, true)?,
+                other => {
+                    let v = eval_vector(ev, other, steps)?;
+                    return Ok(Val::Vector(map_values(v, |i, _| {
+                        Some(steps.t(i) as f64 / 1000.0)
+                    })));
+                }
+            };
+            Ok(Val::Vector(map_values(v, |_, x| Some(x))))
+        }
+        "round" => {
+            let v = eval_vector(ev, args[0], steps)?;
+            let to = match args.get(1) {
+                Some(a) => eval_scalar(ev, a, steps)?,
+                None => vec![1.0; n],
+            };
+            Ok(Val::Vector(map_values(v, |i, x| {
+                let inv = 1.0 / to[i];
+                Some((x * inv + 0.5).floor() / inv)
+            })))
+        }
+        "clamp" | "clamp_min" | "clamp_max" => {
+            let v = eval_vector(ev, args[0], steps)?;
+            let (lo, hi) = match name {
+                "clamp" => (
+                    eval_scalar(ev, args[1], steps)?,
+                    eval_scalar(ev, args[2], steps)?,
+                ),
+                "clamp_min" => (eval_scalar(ev, args[1], steps)?, vec![f64::INFINITY; n]),
+                _ => (vec![f64::NEG_INFINITY; n], eval_scalar(ev, args[1], steps)?),
+            };
+            Ok(Val::Vector(map_values(v, |i, x| {
+                if hi[i] < lo[i] {
+                    None
+                } else {
+                    Some(lo[i].max(hi[i].min(x)))
+                }
+            })))
+        }
+        "absent" => {
+            let v = eval_vector(ev, args[0], steps)?;
+            let labels = absent_labels(args[0]);
+            let vals: Vec<Option<f64>> = (0..n)
+                .map(|i| (!v.iter().any(|s| s.vals[i].is_some())).then_some(1.0))
+                .collect();
+            Ok(Val::Vector(present_series(labels, vals)))
+        }
+        "absent_over_time" => {
+            let w = ev.eval_windows(args[0], steps)?;
+            let mut any = vec![false; n];
+            for s in &w.series {
+                w.each(s, |i, win| any[i] |= !win.is_empty());
+            }
+            let vals = any.iter().map(|&a| (!a).then_some(1.0)).collect();
+            Ok(Val::Vector(present_series(absent_labels(args[0]), vals)))
+        }
+        "label_replace" => labels::label_replace(ev, &args, steps).map(Val::Vector),
+        "label_join" => labels::label_join(ev, &args, steps).map(Val::Vector),
+        "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
+            sort::eval_sort(ev, e, name, &args, steps)
+        }
+        "histogram_quantile" => histogram::histogram_quantile(ev, &args, steps).map(Val::Vector),
+        "histogram_fraction" => histogram::histogram_fraction(ev, &args, steps).map(Val::Vector),
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" => {
+            // Only native histograms have these; float samples are ignored.
+            eval_vector(ev, args[0], steps)?;
+            Ok(Val::Vector(Vec::new()))
+        }
+        "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
+        | "month" | "year" => time::date_function(ev, name, &args, steps),
+        _ => range_function(ev, name, &args, steps),
+    }
+}
+
+fn present_series(labels: Labels, vals: Vec<Option<f64>>) -> Vec<VSeries> {
+    if vals.iter().any(Option::is_some) {
+        vec![VSeries {
+            labels,
+            drop_name: false,
+            vals,
+        }]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The labels `absent()` reports: the selector's single-valued equality matchers.
+fn absent_labels(e: &Expr) -> Labels {
+    let vs = match unparen(e) {
+        Expr::VectorSelector(vs) => vs,
+        Expr::MatrixSelector(ms) => &ms.vs,
+        _ => return Labels::empty(),
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    let mut b = warden_tsdb::LabelsBuilder::new();
+    for m in &vs.matchers.matchers {
+        if m.name == "__name__" {
+            continue;
+        }
+        let eq = matches!(m.op, promql_parser::label::MatchOp::Equal);
+        if eq && !seen.contains(&m.name.as_str()) {
+            b.set(&m.name, m.value.clone());
+            seen.push(&m.name);
+        } else {
+            b.remove(&m.name);
+            seen.push(&m.name);
+        }
+    }
+    b.build().unwrap_or_default()
+}
+
+const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
+
+/// Functions over a range vector.
+fn range_function(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    args: &[&Expr],
+    steps: &Steps,
+) -> Result<Val, PromqlError> {
+    let n = steps.n;
+    let matrix_idx = if name == "quantile_over_time" { 1 } else { 0 };
+    let Some(marg) = args.get(matrix_idx).copied() else {
+        return Err(PromqlError::Execution(format!(
+            "function {name} needs a range vector"
+        )));
+    };
+    let mut scalars: Vec<Vec<f64>> = Vec::new();
+    for (k, a) in args.iter().enumerate() {
+        if k != matrix_idx {
+            scalars.push(eval_scalar(ev, a, steps)?);
+        }
+    }
+    let w = ev.eval_windows(marg, steps)?;
+    if name == "quantile_over_time"
+        && let Some(q) = scalars[0]
+            .iter()
+            .find(|q| q.is_nan() || **q < 0.0 || **q > 1.0)
+    {
+        let q = *q;
+        if w.series.iter().any(|_| true) {
+            ev.warn(
+                args[0],
+                &format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_g(q)
+                ),
+            );
+        }
+    }
+    if name == "double_exponential_smoothing" {
+        for i in 0..n {
+            let (sf, tf) = (scalars[0][i], scalars[1][i]);
+            if sf <= 0.0 || sf >= 1.0 {
+                return Err(PromqlError::Execution(format!(
+                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                )));
+            }
+            if tf <= 0.0 || tf >= 1.0 {
+                return Err(PromqlError::Execution(format!(
+                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                )));
+            }
+        }
+    }
+    let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let range_s = w.range as f64 / 1000.0;
+    let mut out = Vec::with_capacity(w.series.len());
+    let mut non_counter: Vec<String> = Vec::new();
+    for (k, s) in w.series.iter().enumerate() {
+        if k % 1024 == 0 {
+            ev.limits.check_time()?;
+        }
+        let mut vals = vec![None; n];
+        let ends = &w.ends;
+        let mut unknown = false;
+        w.each(s, |i, win| {
+            let end = ends[i];
+            let start = end - w.range;
+            vals[i] = match name {
+                "rate" => rate::extrapolated_rate(win, start, end, range_s, true, true),
+                "increase" => rate::extrapolated_rate(win, start, end, range_s, true, false),
+                "delta" => rate::extrapolated_rate(win, start, end, range_s, false, false),
+                "irate" => rate::instant_value(win, true),
+                "idelta" => rate::instant_value(win, false),
+                "deriv" => rate::deriv(win),
+                "predict_linear" => rate::predict_linear(win, steps.t(i), scalars[0][i]),
+                "changes" => rate::changes(win),
+                "resets" => rate::resets(win),
+                "avg_over_time" => over_time::avg(win),
+                "sum_over_time" => over_time::sum(win),
+                "count_over_time" => (!win.is_empty()).then_some(win.len() as f64),
+                "min_over_time" => over_time::extreme(win, false),
+                "max_over_time" => over_time::extreme(win, true),
+                "last_over_time" => win.last().map(|x| x.v),
+                "first_over_time" => win.first().map(|x| x.v),
+                "ts_of_last_over_time" => win.last().map(|x| x.t as f64 / 1000.0),
+                "ts_of_first_over_time" => win.first().map(|x| x.t as f64 / 1000.0),
+                "ts_of_max_over_time" => over_time::ts_of_extreme(win, true),
+                "ts_of_min_over_time" => over_time::ts_of_extreme(win, false),
+                "present_over_time" => (!win.is_empty()).then_some(1.0),
+                "stddev_over_time" => over_time::variance(win, true),
+                "stdvar_over_time" => over_time::variance(win, false),
+                "quantile_over_time" => over_time::quantile_over(scalars[0][i], win),
+                "mad_over_time" => over_time::mad(win),
+                "double_exponential_smoothing" => {
+                    over_time::double_exponential_smoothing(win, scalars[0][i], scalars[1][i])
+                }
+                _ => {
+                    unknown = true;
+                    None
+                }
+            };
+        });
+        if unknown {
+            return Err(PromqlError::Execution(format!(
+                "function {name} is not supported"
+            )));
+        }
+        if !vals.iter().any(Option::is_some) {
+            continue;
+        }
+        if (name == "rate" || name == "increase")
+            && let Some(m) = s.labels.metric_name()
+            && !COUNTER_SUFFIXES.iter().any(|suf| m.ends_with(suf))
+            && !non_counter.iter().any(|x| x == m)
+        {
+            non_counter.push(m.to_string());
+        }
+        out.push(VSeries {
+            labels: s.labels.clone(),
+            drop_name: s.drop_name || !keep_name,
+            vals,
+        });
+    }
+    for m in non_counter {
+        ev.info(
+            marg,
+            &format!(
+                "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {}",
+                super::value::go_quote(&m)
+            ),
+        );
+    }
+    let points = out.iter().map(|s| s.vals.iter().flatten().count()).sum();
+    ev.limits.add(points)?;
+    Ok(Val::Vector(out))
+}

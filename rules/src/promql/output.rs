@@ -1,0 +1,195 @@
+//! Running a whole query: parse, evaluate over the grid, and turn the
+//! internal values into the public [`Value`] (dropping delayed metric
+//! names, checking for duplicate label sets, sorting range results).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use warden_tsdb::{Labels, Querier, Sample, Series};
+
+use super::annotations::Collector;
+use super::eval::Evaluator;
+use super::limits::Limits;
+use super::parse::parse_query;
+use super::value::{MSeries, Steps, VSeries, Val};
+use super::{EngineOptions, InstantSample, PromqlError, QueryOutput, Value};
+
+const DUPLICATE: &str = "vector cannot contain metrics with the same labelset";
+
+/// Labels Prometheus removes together with the metric name: the name and
+/// the type-and-unit metadata labels.
+const METADATA_LABELS: [&str; 3] = ["__name__", "__type__", "__unit__"];
+
+fn final_labels(l: &Labels, drop_name: bool) -> Labels {
+    if drop_name && METADATA_LABELS.iter().any(|n| l.get(n).is_some()) {
+        let mut b = l.to_builder();
+        b.retain(|n| !METADATA_LABELS.contains(&n));
+        b.build().unwrap_or_default()
+    } else {
+        l.clone()
+    }
+}
+
+fn evaluate(
+    opts: &EngineOptions,
+    querier: &dyn Querier,
+    expr: &str,
+    steps: Steps,
+    is_range: bool,
+) -> Result<(Val, Collector), PromqlError> {
+    let parsed = parse_query(expr)?;
+    let deadline = Instant::now().checked_add(opts.timeout);
+    let mut ev = Evaluator {
+        querier,
+        opts,
+        positions: &parsed.positions,
+        src: expr,
+        query_start: steps.start,
+        query_end: steps.end(),
+        query_step: if is_range { steps.step } else { 0 },
+        is_range,
+        limits: Limits::new(deadline, opts.max_samples),
+        annos: Collector::default(),
+    };
+    let v = ev.eval(&parsed.expr, &steps)?;
+    Ok((v, ev.annos))
+}
+
+/// Runs an instant query.
+pub(crate) fn run_instant(
+    opts: &EngineOptions,
+    querier: &dyn Querier,
+    expr: &str,
+    t: i64,
+) -> Result<QueryOutput, PromqlError> {
+    let (v, annos) = evaluate(opts, querier, expr, Steps::instant(t), false)?;
+    let value = match v {
+        Val::Scalar(s) => Value::Scalar { t, v: s[0] },
+        Val::Str(s) => Value::String { t, v: s },
+        Val::Vector(series) => {
+            let mut seen = HashSet::with_capacity(series.len());
+            let mut out = Vec::with_capacity(series.len());
+            for s in series {
+                let Some(v) = s.vals[0] else { continue };
+                let labels = final_labels(&s.labels, s.drop_name);
+                if !seen.insert(labels.clone()) {
+                    return Err(PromqlError::Execution(DUPLICATE.into()));
+                }
+                out.push(InstantSample { labels, t, v });
+            }
+            Value::Vector(out)
+        }
+        Val::Matrix(m) => Value::Matrix(matrix_output(m)?),
+    };
+    Ok(QueryOutput {
+        value,
+        annotations: annos.finish(),
+    })
+}
+
+fn matrix_output(m: Vec<MSeries>) -> Result<Vec<Series>, PromqlError> {
+    let mut seen = HashSet::with_capacity(m.len());
+    let mut out = Vec::with_capacity(m.len());
+    for s in m {
+        let labels = final_labels(&s.labels, s.drop_name);
+        if !seen.insert(labels.clone()) {
+            return Err(PromqlError::Execution(DUPLICATE.into()));
+        }
+        out.push(Series {
+            labels,
+            samples: s.samples,
+        });
+    }
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
+}
+
+/// Runs a range query; the value is always a matrix sorted by labels.
+pub(crate) fn run_range(
+    opts: &EngineOptions,
+    querier: &dyn Querier,
+    expr: &str,
+    start: i64,
+    end: i64,
+    step: i64,
+) -> Result<QueryOutput, PromqlError> {
+    if step <= 0 {
+        return Err(PromqlError::BadData(
+            "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+        ));
+    }
+    if end < start {
+        return Err(PromqlError::BadData(
+            "end timestamp must not be before start time".into(),
+        ));
+    }
+    let n = usize::try_from((end - start) / step)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    if n > 11_000 {
+        return Err(PromqlError::BadData(
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
+        ));
+    }
+    let steps = Steps { start, step, n };
+    let (v, annos) = evaluate(opts, querier, expr, steps, true)?;
+    let series = match v {
+        Val::Scalar(s) => vec![Series {
+            labels: Labels::empty(),
+            samples: s
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| Sample { t: steps.t(i), v })
+                .collect(),
+        }],
+        Val::Vector(v) => range_output(v, &steps)?,
+        other => {
+            return Err(PromqlError::BadData(format!(
+                "invalid expression type \"{}\" for range query, must be Scalar or instant Vector",
+                other.type_name()
+            )));
+        }
+    };
+    Ok(QueryOutput {
+        value: Value::Matrix(series),
+        annotations: annos.finish(),
+    })
+}
+
+fn range_output(v: Vec<VSeries>, steps: &Steps) -> Result<Vec<Series>, PromqlError> {
+    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(v.len());
+    let mut merged: Vec<(Labels, Vec<Option<f64>>)> = Vec::with_capacity(v.len());
+    for s in v {
+        let labels = final_labels(&s.labels, s.drop_name);
+        match index.get(&labels) {
+            None => {
+                index.insert(labels.clone(), merged.len());
+                merged.push((labels, s.vals));
+            }
+            Some(&k) => {
+                for (a, b) in merged[k].1.iter_mut().zip(s.vals) {
+                    if b.is_some() {
+                        if a.is_some() {
+                            return Err(PromqlError::Execution(DUPLICATE.into()));
+                        }
+                        *a = b;
+                    }
+                }
+            }
+        }
+    }
+    let mut out: Vec<Series> = merged
+        .into_iter()
+        .map(|(labels, vals)| Series {
+            labels,
+            samples: vals
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| Sample { t: steps.t(i), v }))
+                .collect(),
+        })
+        .filter(|s| !s.samples.is_empty())
+        .collect();
+    out.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(out)
+}

@@ -1,0 +1,148 @@
+//! Source positions of AST nodes.
+//!
+//! The AST of `promql-parser` carries no spans. Prometheus reports the
+//! position of the sub-expression an annotation is about, so we recover
+//! positions by walking the AST in source order alongside the token stream
+//! of [`super::lexer`]: each node starts at the next live token of the kind
+//! that can start it (a function or aggregation name, a metric name or `{`,
+//! `(`, a number, a string, a unary sign); binary expressions and
+//! subqueries start where their left-most child starts.
+
+use std::collections::HashMap;
+
+use promql_parser::parser::Expr;
+
+use super::lexer::{Kind, Token, tokenize};
+
+/// Byte offset of the start of every node, keyed by the node's address.
+#[derive(Debug, Default)]
+pub(crate) struct Positions {
+    starts: HashMap<usize, usize>,
+}
+
+impl Positions {
+    /// Computes the start of every node of `expr` in `src`.
+    pub fn compute(src: &str, expr: &Expr) -> Positions {
+        let toks = tokenize(src);
+        let mut w = Walker {
+            src,
+            toks: &toks,
+            cursor: 0,
+            starts: HashMap::new(),
+        };
+        w.walk(expr);
+        Positions { starts: w.starts }
+    }
+
+    /// Start byte of `e`, 0 when unknown.
+    pub fn start(&self, e: &Expr) -> usize {
+        self.starts.get(&key(e)).copied().unwrap_or(0)
+    }
+}
+
+fn key(e: &Expr) -> usize {
+    e as *const Expr as usize
+}
+
+struct Walker<'a> {
+    src: &'a str,
+    toks: &'a [Token],
+    cursor: usize,
+    starts: HashMap<usize, usize>,
+}
+
+impl Walker<'_> {
+    fn find(&mut self, pred: impl Fn(&Token, &str) -> bool) -> Option<usize> {
+        let idx = (self.cursor..self.toks.len())
+            .find(|&i| !self.toks[i].skip && pred(&self.toks[i], self.toks[i].text(self.src)))?;
+        self.cursor = idx + 1;
+        Some(self.toks[idx].start)
+    }
+
+    fn find_ident(&mut self, name: &str) -> Option<usize> {
+        self.find(|t, s| t.kind == Kind::Ident && s.eq_ignore_ascii_case(name))
+    }
+
+    fn walk(&mut self, e: &Expr) -> usize {
+        let start = match e {
+            Expr::Aggregate(a) => {
+                let op = a.op.to_string();
+                let s = self.find_ident(&op);
+                if let Some(p) = &a.param {
+                    self.walk(p);
+                }
+                self.walk(&a.expr);
+                s
+            }
+            Expr::Call(c) => {
+                let s = self.find_ident(c.func.name);
+                for a in &c.args.args {
+                    self.walk(a);
+                }
+                s
+            }
+            Expr::Binary(b) => {
+                let s = self.walk(&b.lhs);
+                self.walk(&b.rhs);
+                Some(s)
+            }
+            Expr::Paren(p) => {
+                let s = self.find(|t, _| t.kind == Kind::LParen);
+                self.walk(&p.expr);
+                s
+            }
+            Expr::Unary(u) => {
+                let s = self.find(|t, s| t.kind == Kind::Op && (s == "-" || s == "+"));
+                self.walk(&u.expr);
+                s
+            }
+            Expr::Subquery(sq) => Some(self.walk(&sq.expr)),
+            Expr::NumberLiteral(_) => self.find(|t, _| t.kind == Kind::Number),
+            Expr::StringLiteral(_) => self.find(|t, _| t.kind == Kind::Str),
+            Expr::VectorSelector(vs) => self.selector(vs.name.as_deref()),
+            Expr::MatrixSelector(ms) => self.selector(ms.vs.name.as_deref()),
+            Expr::Extension(_) => None,
+        };
+        let start = start.unwrap_or(0);
+        self.starts.insert(key(e), start);
+        start
+    }
+
+    fn selector(&mut self, name: Option<&str>) -> Option<usize> {
+        match name {
+            Some(n) => {
+                let n = n.to_string();
+                // A quoted name (`{"a.b"}`) starts at its brace.
+                self.find(|t, s| (t.kind == Kind::Ident && s == n) || t.kind == Kind::LBrace)
+            }
+            None => self.find(|t, _| t.kind == Kind::LBrace),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use promql_parser::parser::parse;
+
+    fn starts_of_args(q: &str) -> Vec<usize> {
+        let e = parse(q).unwrap();
+        let p = Positions::compute(q, &e);
+        match &e {
+            Expr::Call(c) => c.args.args.iter().map(|a| p.start(a)).collect(),
+            Expr::Aggregate(a) => vec![p.start(&a.expr)],
+            other => vec![p.start(other)],
+        }
+    }
+
+    #[test]
+    fn function_arguments() {
+        assert_eq!(starts_of_args("rate(x[5m])"), [5]);
+        assert_eq!(
+            starts_of_args("histogram_quantile(0.9, sum by (le) (b))"),
+            [19, 24]
+        );
+        assert_eq!(starts_of_args("sum(sort(series))"), [4]);
+        assert_eq!(starts_of_args("count(limit_ratio(1.1, x) and x)"), [6]);
+    }
+}

@@ -1,0 +1,246 @@
+//! The in-memory store a test script loads into: a sorted list of series,
+//! read by the engine through [`Querier`].
+//!
+//! It also remembers where the script put native-histogram samples (which
+//! warden's float-only store cannot hold) and notices when a query selects
+//! one of those series in the time range it reads, so that the runner can
+//! report that evaluation as skipped rather than as a wrong answer.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use warden_tsdb::{Labels, Matcher, Querier, QueryError, Sample, Series};
+
+/// Series loaded by a script, in label order.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    series: Vec<Series>,
+    /// Series with native-histogram samples: labels and sample times.
+    histograms: Vec<(Labels, Vec<i64>)>,
+    touched_histogram: AtomicBool,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+
+    /// Adds float samples to a series (creating it); a sample at a time the
+    /// series already has replaces the old one.
+    pub fn add_floats(&mut self, labels: &Labels, samples: &[Sample]) {
+        if samples.is_empty() {
+            return;
+        }
+        let idx = match self.series.binary_search_by(|s| s.labels.cmp(labels)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.series.insert(
+                    i,
+                    Series {
+                        labels: labels.clone(),
+                        samples: Vec::new(),
+                    },
+                );
+                i
+            }
+        };
+        let s = &mut self.series[idx].samples;
+        s.extend_from_slice(samples);
+        // Stable sort keeps insertion order among equal times; keep the last.
+        s.sort_by_key(|x| x.t);
+        let mut out: Vec<Sample> = Vec::with_capacity(s.len());
+        for x in s.drain(..) {
+            match out.last_mut() {
+                Some(last) if last.t == x.t => *last = x,
+                _ => out.push(x),
+            }
+        }
+        *s = out;
+    }
+
+    /// Records that `labels` has native-histogram samples at `times`.
+    pub fn add_histogram_times(&mut self, labels: &Labels, times: &[i64]) {
+        if times.is_empty() {
+            return;
+        }
+        match self.histograms.iter_mut().find(|(l, _)| l == labels) {
+            Some((_, t)) => {
+                t.extend_from_slice(times);
+                t.sort_unstable();
+            }
+            None => {
+                let mut t = times.to_vec();
+                t.sort_unstable();
+                self.histograms.push((labels.clone(), t));
+            }
+        }
+    }
+
+    /// Whether any native-histogram sample was loaded.
+    pub fn has_histograms(&self) -> bool {
+        !self.histograms.is_empty()
+    }
+
+    /// Whether a query since the last [`reset_touched`](Self::reset_touched)
+    /// selected a series in a range holding native-histogram samples.
+    pub fn touched_histogram(&self) -> bool {
+        self.touched_histogram.load(Ordering::Relaxed)
+    }
+
+    /// Starts a new observation for [`touched_histogram`](Self::touched_histogram).
+    pub fn reset_touched(&self) {
+        self.touched_histogram.store(false, Ordering::Relaxed);
+    }
+
+    /// Number of series with float samples.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Whether no float series is stored.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    fn note_histograms(&self, matchers: &[Matcher], min_t: i64, max_t: i64) {
+        let hit = self.histograms.iter().any(|(l, times)| {
+            matches(l, matchers) && {
+                let from = times.partition_point(|&t| t < min_t);
+                times.get(from).is_some_and(|&t| t <= max_t)
+            }
+        });
+        if hit {
+            self.touched_histogram.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn matching(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> impl Iterator<Item = Series> {
+        self.series.iter().filter_map(move |s| {
+            if !matches(&s.labels, matchers) {
+                return None;
+            }
+            let from = s.samples.partition_point(|x| x.t < min_t);
+            let to = s.samples.partition_point(|x| x.t <= max_t);
+            (from < to).then(|| Series {
+                labels: s.labels.clone(),
+                samples: s.samples[from..to].to_vec(),
+            })
+        })
+    }
+}
+
+fn matches(labels: &Labels, matchers: &[Matcher]) -> bool {
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+}
+
+impl Querier for MemStore {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<Series>, QueryError> {
+        self.note_histograms(matchers, min_t, max_t);
+        Ok(self.matching(matchers, min_t, max_t).collect())
+    }
+
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<String>, QueryError> {
+        self.note_histograms(matchers, min_t, max_t);
+        let mut names: Vec<String> = self
+            .matching(matchers, min_t, max_t)
+            .flat_map(|s| s.labels.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<String>, QueryError> {
+        self.note_histograms(matchers, min_t, max_t);
+        let mut values: Vec<String> = self
+            .matching(matchers, min_t, max_t)
+            .filter_map(|s| s.labels.get(name).map(str::to_string))
+            .collect();
+        values.sort();
+        values.dedup();
+        Ok(values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_tsdb::MatchOp;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs.iter().copied()).unwrap()
+    }
+
+    fn s(t: i64, v: f64) -> Sample {
+        Sample { t, v }
+    }
+
+    #[test]
+    fn select_by_matchers_and_time() {
+        let mut st = MemStore::new();
+        st.add_floats(
+            &l(&[("__name__", "m"), ("job", "b")]),
+            &[s(0, 1.0), s(60, 2.0)],
+        );
+        st.add_floats(&l(&[("__name__", "m"), ("job", "a")]), &[s(0, 3.0)]);
+        st.add_floats(
+            &l(&[("__name__", "m"), ("job", "a")]),
+            &[s(0, 4.0), s(30, 5.0)],
+        );
+        let all = st
+            .select(&[Matcher::equal("__name__", "m")], 0, 100)
+            .unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].labels.get("job"), Some("a"));
+        assert_eq!(all[0].samples, vec![s(0, 4.0), s(30, 5.0)]);
+        let late = st
+            .select(&[Matcher::equal("__name__", "m")], 40, 100)
+            .unwrap();
+        assert_eq!(late.len(), 1);
+        let re = Matcher::new(MatchOp::Regex, "job", "b|c").unwrap();
+        assert_eq!(st.select(&[re], 0, 0).unwrap()[0].samples, vec![s(0, 1.0)]);
+        assert_eq!(st.label_values("job", &[], 0, 100).unwrap(), ["a", "b"]);
+        assert_eq!(st.label_names(&[], 0, 100).unwrap(), ["__name__", "job"]);
+    }
+
+    #[test]
+    fn histogram_selection_is_noticed() {
+        let mut st = MemStore::new();
+        st.add_histogram_times(&l(&[("__name__", "h")]), &[120]);
+        assert!(!st.touched_histogram());
+        st.select(&[Matcher::equal("__name__", "h")], 0, 60)
+            .unwrap();
+        assert!(!st.touched_histogram());
+        st.select(&[Matcher::equal("__name__", "x")], 0, 200)
+            .unwrap();
+        assert!(!st.touched_histogram());
+        st.select(&[Matcher::equal("__name__", "h")], 0, 200)
+            .unwrap();
+        assert!(st.touched_histogram());
+        st.reset_touched();
+        assert!(!st.touched_histogram());
+    }
+}

@@ -1,0 +1,214 @@
+//! Reading series: instant-vector selectors with lookback and staleness,
+//! and range windows `(end - range, end]` for range functions.
+//!
+//! Each selector is read from the store once for the whole query range;
+//! steps then walk the in-memory samples with monotone cursors.
+
+use std::collections::HashSet;
+
+use promql_parser::label::MatchOp as PMatchOp;
+use promql_parser::parser::VectorSelector;
+use warden_tsdb::{Labels, MatchOp, Matcher, Querier, Sample, Series, is_stale_nan};
+
+use super::PromqlError;
+use super::value::{MSeries, VSeries};
+
+/// The matcher sets of a selector: one per `or` alternative.
+pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>, PromqlError> {
+    let mut alternatives: Vec<Vec<&promql_parser::label::Matcher>> = Vec::new();
+    if vs.matchers.or_matchers.is_empty() {
+        alternatives.push(vs.matchers.matchers.iter().collect());
+    } else {
+        for alt in &vs.matchers.or_matchers {
+            let mut a: Vec<_> = alt.iter().collect();
+            a.extend(vs.matchers.matchers.iter());
+            alternatives.push(a);
+        }
+    }
+    let mut out = Vec::with_capacity(alternatives.len());
+    for alt in alternatives {
+        let mut ms = Vec::with_capacity(alt.len() + 1);
+        if let Some(n) = &vs.name {
+            ms.push(Matcher::equal("__name__", n.clone()));
+        }
+        for m in alt {
+            let op = match m.op {
+                PMatchOp::Equal => MatchOp::Equal,
+                PMatchOp::NotEqual => MatchOp::NotEqual,
+                PMatchOp::Re(_) => MatchOp::Regex,
+                PMatchOp::NotRe(_) => MatchOp::NotRegex,
+            };
+            let matcher = Matcher::new(op, m.name.clone(), m.value.clone())
+                .map_err(|e| PromqlError::BadData(e.to_string()))?;
+            ms.push(matcher);
+        }
+        out.push(ms);
+    }
+    Ok(out)
+}
+
+/// Every series matching `vs` with samples in `[min_t, max_t]`, sorted by labels.
+pub(crate) fn select(
+    querier: &dyn Querier,
+    vs: &VectorSelector,
+    min_t: i64,
+    max_t: i64,
+) -> Result<Vec<Series>, PromqlError> {
+    let sets = matcher_sets(vs)?;
+    if sets.len() == 1 {
+        return querier
+            .select(&sets[0], min_t, max_t)
+            .map_err(|e| PromqlError::Storage(e.to_string()));
+    }
+    let mut seen: HashSet<Labels> = HashSet::new();
+    let mut all = Vec::new();
+    for set in &sets {
+        for s in querier
+            .select(set, min_t, max_t)
+            .map_err(|e| PromqlError::Storage(e.to_string()))?
+        {
+            if seen.insert(s.labels.clone()) {
+                all.push(s);
+            }
+        }
+    }
+    all.sort_by(|a, b| a.labels.cmp(&b.labels));
+    Ok(all)
+}
+
+/// Values of one series at each of `times` (non-decreasing): the newest
+/// sample in `(t - lookback, t]` unless it is a staleness marker. With
+/// `want_ts`, the sample's timestamp in seconds replaces its value.
+pub(crate) fn lookback_values(
+    samples: &[Sample],
+    times: &[i64],
+    lookback: i64,
+    want_ts: bool,
+) -> Vec<Option<f64>> {
+    let mut out = Vec::with_capacity(times.len());
+    let mut j = 0usize;
+    for &t in times {
+        while j < samples.len() && samples[j].t <= t {
+            j += 1;
+        }
+        let v = if j == 0 {
+            None
+        } else {
+            let s = samples[j - 1];
+            if s.t > t - lookback && !is_stale_nan(s.v) {
+                Some(if want_ts { s.t as f64 / 1000.0 } else { s.v })
+            } else {
+                None
+            }
+        };
+        out.push(v);
+    }
+    out
+}
+
+/// Converts selected series into grid vectors, dropping series with no point.
+pub(crate) fn to_vectors(
+    series: Vec<Series>,
+    times: &[i64],
+    lookback: i64,
+    want_ts: bool,
+) -> Vec<VSeries> {
+    series
+        .into_iter()
+        .filter_map(|s| {
+            let vals = lookback_values(&s.samples, times, lookback, want_ts);
+            vals.iter().any(Option::is_some).then_some(VSeries {
+                labels: s.labels,
+                drop_name: false,
+                vals,
+            })
+        })
+        .collect()
+}
+
+/// Range windows: the raw series plus the end of the window at each step.
+#[derive(Debug, Clone)]
+pub(crate) struct Windows {
+    pub series: Vec<MSeries>,
+    /// Window end at each step (`step time or @ time - offset`).
+    pub ends: Vec<i64>,
+    /// Window length in milliseconds; a window is `(end - range, end]`.
+    pub range: i64,
+}
+
+impl Windows {
+    /// Calls `f(step, window)` for every step of series `s`, empty windows included.
+    pub fn each(&self, s: &MSeries, mut f: impl FnMut(usize, &[Sample])) {
+        let (mut lo, mut hi) = (0usize, 0usize);
+        let samples = &s.samples;
+        for (i, &end) in self.ends.iter().enumerate() {
+            let start = end - self.range;
+            while hi < samples.len() && samples[hi].t <= end {
+                hi += 1;
+            }
+            while lo < hi && samples[lo].t <= start {
+                lo += 1;
+            }
+            let lo_eff = lo.min(hi);
+            f(i, &samples[lo_eff..hi]);
+        }
+    }
+}
+
+/// Builds windows from selected series: staleness markers are dropped.
+pub(crate) fn to_windows(series: Vec<Series>, ends: Vec<i64>, range: i64) -> Windows {
+    let series = series
+        .into_iter()
+        .map(|s| MSeries {
+            labels: s.labels,
+            drop_name: false,
+            samples: s
+                .samples
+                .into_iter()
+                .filter(|x| !is_stale_nan(x.v))
+                .collect(),
+        })
+        .filter(|s| !s.samples.is_empty())
+        .collect();
+    Windows {
+        series,
+        ends,
+        range,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_tsdb::STALE_NAN;
+
+    fn s(t: i64, v: f64) -> Sample {
+        Sample { t, v }
+    }
+
+    #[test]
+    fn lookback_is_left_open_and_stops_at_staleness() {
+        let samples = [s(0, 1.0), s(10, 2.0), s(20, STALE_NAN), s(30, 3.0)];
+        let v = lookback_values(&samples, &[0, 15, 20, 25, 30, 330, 331], 300, false);
+        assert_eq!(v, [Some(1.0), Some(2.0), None, None, Some(3.0), None, None]);
+    }
+
+    #[test]
+    fn windows_are_left_open() {
+        let w = Windows {
+            series: vec![],
+            ends: vec![10, 20, 30],
+            range: 10,
+        };
+        let m = MSeries {
+            labels: Labels::empty(),
+            drop_name: false,
+            samples: vec![s(0, 0.0), s(10, 1.0), s(20, 2.0), s(25, 2.5)],
+        };
+        let mut got = Vec::new();
+        w.each(&m, |i, win| {
+            got.push((i, win.iter().map(|x| x.t).collect::<Vec<_>>()))
+        });
+        assert_eq!(got, [(0, vec![10]), (1, vec![20]), (2, vec![25])]);
+    }
+}

@@ -1,0 +1,189 @@
+//! Rule-file checks, compared with what promtool 2.42 says on the same input.
+
+use super::*;
+
+fn errors(text: &str) -> Vec<String> {
+    match parse("r.yml", text, LoadOptions::default()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.errors.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn a_valid_file_loads() {
+    let f = parse(
+        "r.yml",
+        r#"
+groups:
+- name: a
+  interval: 30s
+  limit: 10
+  rules:
+  - record: job:up:sum
+    expr: sum by (job) (up)
+  - alert: Down
+    expr: up == 0
+    for: 5m
+    keep_firing_for: 1m
+    labels: {severity: page}
+    annotations:
+      summary: "{{ $labels.instance }} down"
+"#,
+        LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(f.rule_count(), 2);
+    let g = &f.groups[0];
+    assert_eq!(
+        (g.name.as_str(), g.interval_ms, g.limit),
+        ("a", Some(30_000), 10)
+    );
+    assert_eq!(g.position, Position { line: 3, column: 3 });
+    match &g.rules[1].kind {
+        RuleKind::Alerting {
+            alert,
+            for_ms,
+            keep_firing_for_ms,
+            annotations,
+        } => {
+            assert_eq!(
+                (alert.as_str(), *for_ms, *keep_firing_for_ms),
+                ("Down", 300_000, 60_000)
+            );
+            assert_eq!(annotations["summary"], "{{ $labels.instance }} down");
+        }
+        other => panic!("expected an alerting rule, got {other:?}"),
+    }
+}
+
+#[test]
+fn empty_files_have_no_rules() {
+    assert_eq!(
+        parse("r.yml", "", LoadOptions::default())
+            .unwrap()
+            .rule_count(),
+        0
+    );
+    assert_eq!(
+        parse("r.yml", "groups: []\n", LoadOptions::default())
+            .unwrap()
+            .rule_count(),
+        0
+    );
+}
+
+#[test]
+fn rule_level_problems_name_group_rule_and_place() {
+    let e = errors(
+        r#"groups:
+- name: a
+  rules:
+  - record: ok
+    expr: up
+    for: 5m
+  - alert: Z
+    record: z
+    expr: up
+  - alert: L
+    expr: up
+    labels:
+      "0bad": x
+  - record: "bad name"
+    expr: sum(up
+"#,
+    );
+    assert_eq!(
+        e,
+        [
+            r#"r.yml: 4:13: group "a", rule 1, "ok": invalid field 'for' in recording rule"#,
+            r#"r.yml: 7:5: group "a", rule 2, "z": only one of 'record' and 'alert' must be set"#,
+            r#"r.yml: 10:5: group "a", rule 3, "L": invalid label name: 0bad"#,
+            r#"r.yml: 14:13: group "a", rule 4, "bad name": invalid recording rule name: bad name"#,
+            r#"r.yml: 15:11: group "a", rule 4, "bad name": could not parse expression: unclosed left parenthesis"#,
+        ]
+    );
+}
+
+#[test]
+fn group_level_problems() {
+    let e = errors(
+        r#"groups:
+- name: ""
+  rules:
+  - record: x
+  - expr: up
+  - record: a:b
+    expr: up
+    labels: {__name__: x}
+  - alert: Y
+    expr: up
+    annotations: {"0x": y}
+- name: g2
+  interval: 5x
+  rules: []
+- name: g2
+  rules: []
+"#,
+    );
+    assert_eq!(
+        e,
+        [
+            "r.yml: 2:3: Groupname must not be empty",
+            r#"r.yml: 4:5: group "", rule 1, "x": field 'expr' must be set in rule"#,
+            r#"r.yml: 5:5: group "", rule 2, "": one of 'record' or 'alert' must be set"#,
+            r#"r.yml: 6:5: group "", rule 3, "a:b": invalid label name: __name__"#,
+            r#"r.yml: 9:5: group "", rule 4, "Y": invalid annotation name: 0x"#,
+            r#"r.yml: 13:13: not a valid duration string: "5x""#,
+            r#"r.yml: 15:9: groupname: "g2" is repeated in the same file"#,
+        ]
+    );
+}
+
+#[test]
+fn yaml_problems_have_positions() {
+    let e =
+        errors("groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n    lables: {a: b}\n");
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("r.yml: 6:5: unknown field `lables`"),
+        "{}",
+        e[0]
+    );
+    let e = errors("groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n    expr: down\n");
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("r.yml: 6:5: duplicate mapping key"),
+        "{}",
+        e[0]
+    );
+    let e = errors("groups:\n- name: a\n   rules: []\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("r.yml: 3:"), "{}", e[0]);
+}
+
+#[test]
+fn vmalert_fields_need_lenient_loading() {
+    let text = "groups:\n- name: a\n  eval_offset: 1m\n  concurrency: 2\n  rules:\n  - record: x\n    expr: up\n";
+    let e = errors(text);
+    assert_eq!(e.len(), 2);
+    assert!(
+        e[0].starts_with("r.yml: 3:16: unknown field `eval_offset`"),
+        "{}",
+        e[0]
+    );
+    let f = parse("r.yml", text, LoadOptions { lenient: true }).unwrap();
+    assert_eq!(f.rule_count(), 1);
+}
+
+#[test]
+fn duplicate_rules_lint() {
+    let f = parse(
+        "r.yml",
+        "groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n  - record: x\n    expr: up\n  - record: x\n    expr: up\n    labels: {a: b}\n",
+        LoadOptions::default(),
+    )
+    .unwrap();
+    let d = duplicate_rules(&f);
+    assert_eq!(d.len(), 1);
+    assert_eq!((d[0].0.as_str(), d[0].2), ("x", 1));
+}

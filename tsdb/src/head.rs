@@ -1,0 +1,687 @@
+//! The in-memory head: every series with its compressed chunks, found by
+//! label set (through [`Labels::stable_hash`]) or by id.
+//!
+//! Locking: series live in striped maps (one stripe for the hash lookup,
+//! one for the id lookup), each stripe behind its own `RwLock`; each
+//! series' samples sit behind their own `Mutex`; the postings index has one
+//! `RwLock` taken for writing only when a series is created or dropped.
+//! Lock order is hash stripe → id stripe → index, and no stripe lock is held
+//! while a series' mutex is waited for on the append or query path, so a
+//! query never holds up appends for more than one series' decode.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::chunk::{Chunk, ChunkAppender};
+use crate::index::{EmptySelector, Index, Postings};
+use crate::labels::Labels;
+use crate::matcher::Matcher;
+use crate::sample::Sample;
+use crate::storage::{AppendError, MetricMetadata};
+
+const STRIPES: usize = 64;
+
+/// Takes a lock even if a panicking thread poisoned it: the data behind our
+/// locks stays consistent between statements, so poison carries no meaning.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn read<T>(m: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn write<T>(m: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One series in the head.
+#[derive(Debug)]
+pub struct MemSeries {
+    /// Id in the index and the WAL.
+    pub id: u64,
+    /// Identity of the series.
+    pub labels: Labels,
+    data: Mutex<SeriesData>,
+    /// Appenders holding uncommitted samples for this series; retention
+    /// must not drop a series while this is non-zero.
+    pending: AtomicU32,
+    /// Whether the series record is in the WAL (or a checkpoint) already.
+    logged: AtomicBool,
+}
+
+impl MemSeries {
+    /// Locks the samples.
+    pub fn data(&self) -> MutexGuard<'_, SeriesData> {
+        lock(&self.data)
+    }
+
+    /// Marks the series as written to the WAL; true if it was not before.
+    pub fn mark_logged(&self) -> bool {
+        !self.logged.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the series record is in the WAL or a checkpoint.
+    pub fn is_logged(&self) -> bool {
+        self.logged.load(Ordering::Acquire)
+    }
+
+    /// Releases one appender's hold on the series.
+    pub fn release(&self) {
+        self.pending.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The samples of one series: sealed chunks plus the open one.
+#[derive(Debug, Default)]
+pub struct SeriesData {
+    sealed: Vec<Chunk>,
+    open: ChunkAppender,
+}
+
+/// The outcome of adding one sample to a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// Stored.
+    Stored,
+    /// Same timestamp and bits as the newest sample: nothing to do.
+    Same,
+}
+
+impl SeriesData {
+    /// Newest timestamp and value bits.
+    pub fn last(&self) -> Option<(i64, u64)> {
+        match self.open.last() {
+            Some(l) => Some(l),
+            None => self
+                .sealed
+                .last()
+                .and_then(|c| c.iter().last())
+                .map(|s| (s.t, s.v.to_bits())),
+        }
+    }
+
+    /// Oldest timestamp held.
+    pub fn first_t(&self) -> Option<i64> {
+        match self.sealed.first() {
+            Some(c) => Some(c.min_t()),
+            None => (!self.open.is_empty()).then(|| self.open.min_t()),
+        }
+    }
+
+    /// Whether the series holds no sample.
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty() && self.sealed.is_empty()
+    }
+
+    /// Chunks held, the open one included when it has samples.
+    pub fn chunk_count(&self) -> usize {
+        self.sealed.len() + usize::from(!self.open.is_empty())
+    }
+
+    /// Checks `t, v` against the newest sample with Prometheus's rules.
+    pub fn check(&self, t: i64, v: u64) -> Result<Added, AppendError> {
+        check_after(self.last(), t, v)
+    }
+
+    /// Adds a sample, cutting a new chunk when the open one is full or would
+    /// span 2 hours.
+    pub fn append(&mut self, t: i64, v: u64) -> Result<Added, AppendError> {
+        if self.check(t, v)? == Added::Same {
+            return Ok(Added::Same);
+        }
+        if self.open.must_cut(t) {
+            // The next chunk of a series usually needs what the last one did.
+            let hint = self.open.bytes().len();
+            let full = std::mem::replace(
+                &mut self.open,
+                ChunkAppender::with_capacity(hint + hint / 8),
+            );
+            self.sealed.push(full.seal());
+        }
+        self.open.append(t, v);
+        Ok(Added::Stored)
+    }
+
+    /// Adds a sealed chunk (from a checkpoint) after the existing ones.
+    pub fn push_chunk(&mut self, chunk: Chunk) -> Result<(), AppendError> {
+        if let Some((t, _)) = self.last()
+            && chunk.min_t() <= t
+        {
+            return Err(AppendError::OutOfOrder);
+        }
+        if let Some(c) = self.sealed.last()
+            && self.open.is_empty()
+            && chunk.min_t() <= c.max_t()
+        {
+            return Err(AppendError::OutOfOrder);
+        }
+        if !self.open.is_empty() {
+            let prev = std::mem::take(&mut self.open);
+            self.sealed.push(prev.seal());
+        }
+        self.sealed.push(chunk);
+        Ok(())
+    }
+
+    /// Makes the newest sealed chunk the open one again when it has room,
+    /// so appends after a checkpoint load continue in it.
+    pub fn reopen_last(&mut self) {
+        if !self.open.is_empty() {
+            return;
+        }
+        let Some(last) = self.sealed.last() else {
+            return;
+        };
+        if last.len() >= crate::chunk::MAX_SAMPLES {
+            return;
+        }
+        if let Ok(open) = ChunkAppender::reopen(last) {
+            self.sealed.pop();
+            self.open = open;
+        }
+    }
+
+    /// Samples in `[min_t, max_t]`, oldest first, appended to `out`.
+    pub fn samples(&self, min_t: i64, max_t: i64, out: &mut Vec<Sample>) {
+        for c in &self.sealed {
+            if c.max_t() < min_t || c.min_t() > max_t {
+                continue;
+            }
+            out.extend(c.iter().filter(|s| s.t >= min_t && s.t <= max_t));
+        }
+        if let Some((last, _)) = self.open.last()
+            && last >= min_t
+            && self.open.min_t() <= max_t
+        {
+            out.extend(self.open.iter().filter(|s| s.t >= min_t && s.t <= max_t));
+        }
+    }
+
+    /// Whether some sample may fall in `[min_t, max_t]` (by chunk bounds).
+    pub fn overlaps(&self, min_t: i64, max_t: i64) -> bool {
+        match (self.first_t(), self.last()) {
+            (Some(first), Some((last, _))) => first <= max_t && last >= min_t,
+            _ => false,
+        }
+    }
+
+    /// Every chunk's bytes, oldest first (the open chunk last), for checkpoints.
+    pub fn chunk_bytes(&self) -> impl Iterator<Item = &[u8]> {
+        let open = (!self.open.is_empty()).then(|| self.open.bytes());
+        self.sealed.iter().map(Chunk::bytes).chain(open)
+    }
+
+    /// (max_t, encoded size) of every chunk, for size-based retention.
+    pub fn chunk_sizes(&self, out: &mut Vec<(i64, usize)>) {
+        out.extend(self.sealed.iter().map(|c| (c.max_t(), c.bytes().len())));
+        if let Some((t, _)) = self.open.last() {
+            out.push((t, self.open.bytes().len()));
+        }
+    }
+
+    /// Frees chunks whose newest sample is older than `cutoff`; returns how
+    /// many chunks went.
+    pub fn truncate_before(&mut self, cutoff: i64) -> usize {
+        if let Some((last, _)) = self.open.last()
+            && last < cutoff
+        {
+            let n = self.chunk_count();
+            *self = SeriesData::default();
+            return n;
+        }
+        let before = self.sealed.len();
+        self.sealed.retain(|c| c.max_t() >= cutoff);
+        before - self.sealed.len()
+    }
+}
+
+/// Prometheus's append rules against the newest sample `last`.
+pub fn check_after(last: Option<(i64, u64)>, t: i64, v: u64) -> Result<Added, AppendError> {
+    match last {
+        Some((lt, _)) if t < lt => Err(AppendError::OutOfOrder),
+        Some((lt, lv)) if t == lt && v == lv => Ok(Added::Same),
+        Some((lt, _)) if t == lt => Err(AppendError::Duplicate),
+        _ => Ok(Added::Stored),
+    }
+}
+
+/// Counters the head keeps for [`crate::DbStats`].
+#[derive(Debug, Default)]
+pub struct HeadCounters {
+    /// Samples stored.
+    pub appended: AtomicU64,
+    /// Refused as out of order.
+    pub out_of_order: AtomicU64,
+    /// Refused as duplicates.
+    pub duplicate: AtomicU64,
+    /// Refused as older than the retention window.
+    pub out_of_bounds: AtomicU64,
+    /// Series dropped by retention.
+    pub series_removed: AtomicU64,
+    /// Chunks currently held.
+    pub chunks: AtomicI64,
+}
+
+impl HeadCounters {
+    /// Counts a refused sample under its reason.
+    pub fn count_reject(&self, e: &AppendError) {
+        let c = match e {
+            AppendError::OutOfOrder => &self.out_of_order,
+            AppendError::Duplicate => &self.duplicate,
+            AppendError::OutOfBounds => &self.out_of_bounds,
+            AppendError::Storage(_) => return,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug, Default)]
+struct HashStripe {
+    first: HashMap<u64, Arc<MemSeries>>,
+    /// Further series whose label sets share a hash with the one in `first`.
+    conflicts: HashMap<u64, Vec<Arc<MemSeries>>>,
+}
+
+impl HashStripe {
+    fn find(&self, hash: u64, labels: &Labels) -> Option<&Arc<MemSeries>> {
+        let first = self.first.get(&hash)?;
+        if first.labels == *labels {
+            return Some(first);
+        }
+        self.conflicts
+            .get(&hash)?
+            .iter()
+            .find(|s| s.labels == *labels)
+    }
+
+    fn insert(&mut self, hash: u64, s: Arc<MemSeries>) {
+        use std::collections::hash_map::Entry;
+        match self.first.entry(hash) {
+            Entry::Vacant(e) => {
+                e.insert(s);
+            }
+            Entry::Occupied(_) => self.conflicts.entry(hash).or_default().push(s),
+        }
+    }
+
+    fn remove(&mut self, hash: u64, id: u64) {
+        if let Some(list) = self.conflicts.get_mut(&hash) {
+            list.retain(|s| s.id != id);
+            if list.is_empty() {
+                self.conflicts.remove(&hash);
+            }
+        }
+        if self.first.get(&hash).is_some_and(|s| s.id == id) {
+            self.first.remove(&hash);
+            // Promote a conflicting series, if any, into the main map.
+            if let Some(mut list) = self.conflicts.remove(&hash) {
+                let promoted = list.remove(0);
+                self.first.insert(hash, promoted);
+                if !list.is_empty() {
+                    self.conflicts.insert(hash, list);
+                }
+            }
+        }
+    }
+}
+
+/// All series in memory, their index and metric metadata.
+#[derive(Debug)]
+pub struct Head {
+    by_hash: Vec<RwLock<HashStripe>>,
+    by_id: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
+    index: RwLock<Index>,
+    metadata: RwLock<BTreeMap<String, MetricMetadata>>,
+    next_id: AtomicU64,
+    /// Samples older than this are out of bounds (set by retention).
+    min_valid_t: AtomicI64,
+    /// Newest timestamp seen, for the retention window's upper end.
+    max_t: AtomicI64,
+    retention_ms: i64,
+    hasher: fn(&Labels) -> u64,
+    /// Counters for the store's own metrics.
+    pub counters: HeadCounters,
+}
+
+impl Head {
+    /// An empty head keeping `retention_ms` of data.
+    pub fn new(retention_ms: i64) -> Head {
+        Head::with_hasher(retention_ms, Labels::stable_hash)
+    }
+
+    /// An empty head with a custom label hash: a test hook to force
+    /// collisions.
+    pub(crate) fn with_hasher(retention_ms: i64, hasher: fn(&Labels) -> u64) -> Head {
+        Head {
+            by_hash: (0..STRIPES).map(|_| RwLock::default()).collect(),
+            by_id: (0..STRIPES).map(|_| RwLock::default()).collect(),
+            index: RwLock::default(),
+            metadata: RwLock::default(),
+            next_id: AtomicU64::new(1),
+            min_valid_t: AtomicI64::new(i64::MIN),
+            max_t: AtomicI64::new(i64::MIN),
+            retention_ms,
+            hasher,
+            counters: HeadCounters::default(),
+        }
+    }
+
+    fn hash_stripe(&self, hash: u64) -> &RwLock<HashStripe> {
+        &self.by_hash[(hash % STRIPES as u64) as usize]
+    }
+
+    fn id_stripe(&self, id: u64) -> &RwLock<HashMap<u64, Arc<MemSeries>>> {
+        &self.by_id[(id % STRIPES as u64) as usize]
+    }
+
+    /// The series with these labels, created if new, held for an appender
+    /// (call [`MemSeries::release`] when done). The flag says whether it is new.
+    pub fn get_or_create(&self, labels: &Labels) -> (Arc<MemSeries>, bool) {
+        let hash = (self.hasher)(labels);
+        let stripe = self.hash_stripe(hash);
+        {
+            let g = read(stripe);
+            if let Some(s) = g.find(hash, labels) {
+                s.pending.fetch_add(1, Ordering::AcqRel);
+                return (s.clone(), false);
+            }
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (s, created) = self.insert(hash, id, labels, 1);
+        (s, created)
+    }
+
+    /// Creates a series with a known id (WAL replay, checkpoint load). If a
+    /// series with the same labels exists it is returned instead, so two
+    /// ids for one label set collapse into one series.
+    pub fn restore_series(&self, id: u64, labels: &Labels) -> Arc<MemSeries> {
+        self.next_id
+            .fetch_max(id.saturating_add(1), Ordering::Relaxed);
+        let hash = (self.hasher)(labels);
+        let (s, _) = self.insert(hash, id, labels, 0);
+        s.logged.store(true, Ordering::Release);
+        s
+    }
+
+    fn insert(&self, hash: u64, id: u64, labels: &Labels, pending: u32) -> (Arc<MemSeries>, bool) {
+        let mut g = write(self.hash_stripe(hash));
+        if let Some(s) = g.find(hash, labels) {
+            s.pending.fetch_add(pending, Ordering::AcqRel);
+            return (s.clone(), false);
+        }
+        let s = Arc::new(MemSeries {
+            id,
+            labels: labels.clone(),
+            data: Mutex::default(),
+            pending: AtomicU32::new(pending),
+            logged: AtomicBool::new(false),
+        });
+        g.insert(hash, s.clone());
+        write(self.id_stripe(id)).insert(id, s.clone());
+        write(&self.index).add(id, labels);
+        (s, true)
+    }
+
+    /// The series with id `id`.
+    pub fn get(&self, id: u64) -> Option<Arc<MemSeries>> {
+        read(self.id_stripe(id)).get(&id).cloned()
+    }
+
+    /// Ids selected by `matchers` (see [`Index::select`]).
+    pub fn select_ids(
+        &self,
+        matchers: &[Matcher],
+        require_non_empty: bool,
+    ) -> Result<Postings, EmptySelector> {
+        read(&self.index).select(matchers, require_non_empty)
+    }
+
+    /// Runs `f` with the index under its read lock.
+    pub fn with_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
+        f(&read(&self.index))
+    }
+
+    /// Number of series.
+    pub fn series_count(&self) -> usize {
+        self.by_id.iter().map(|s| read(s).len()).sum()
+    }
+
+    /// Every series, ordered by id.
+    pub fn all_series(&self) -> Vec<Arc<MemSeries>> {
+        let mut all: Vec<Arc<MemSeries>> = self
+            .by_id
+            .iter()
+            .flat_map(|s| read(s).values().cloned().collect::<Vec<_>>())
+            .collect();
+        all.sort_by_key(|s| s.id);
+        all
+    }
+
+    /// Validates a sample for an appender: bounds, then order against the
+    /// newest committed sample or `batch_last` (the newest one this appender
+    /// holds for the series). Refusals are counted.
+    pub fn validate(
+        &self,
+        s: &MemSeries,
+        batch_last: Option<(i64, u64)>,
+        t: i64,
+        v: u64,
+    ) -> Result<Added, AppendError> {
+        let result = if t < self.min_valid_t() {
+            Err(AppendError::OutOfBounds)
+        } else {
+            match batch_last {
+                Some(last) => check_after(Some(last), t, v),
+                None => s.data().check(t, v),
+            }
+        };
+        if let Err(e) = &result {
+            self.counters.count_reject(e);
+        }
+        result
+    }
+
+    /// Oldest timestamp still accepted.
+    pub fn min_valid_t(&self) -> i64 {
+        let by_max = self
+            .max_t
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.retention_ms);
+        self.min_valid_t.load(Ordering::Relaxed).max(by_max)
+    }
+
+    /// Stores a committed sample; a refusal (lost race with another
+    /// appender, or replay overlap) is counted when `count` is set.
+    pub fn apply(&self, s: &MemSeries, t: i64, v: u64, count: bool) -> Result<Added, AppendError> {
+        let mut d = s.data();
+        let before = d.chunk_count();
+        let result = d.append(t, v);
+        let after = d.chunk_count();
+        drop(d);
+        self.counters
+            .chunks
+            .fetch_add(after as i64 - before as i64, Ordering::Relaxed);
+        match &result {
+            Ok(Added::Stored) => {
+                self.max_t.fetch_max(t, Ordering::Relaxed);
+                if count {
+                    self.counters.appended.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(Added::Same) => {}
+            Err(e) if count => self.counters.count_reject(e),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Adds a chunk loaded from a checkpoint.
+    pub fn apply_chunk(&self, s: &MemSeries, chunk: Chunk) -> Result<(), AppendError> {
+        let max_t = chunk.max_t();
+        let mut d = s.data();
+        let before = d.chunk_count();
+        d.push_chunk(chunk)?;
+        let after = d.chunk_count();
+        drop(d);
+        self.counters
+            .chunks
+            .fetch_add(after as i64 - before as i64, Ordering::Relaxed);
+        self.max_t.fetch_max(max_t, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Records metadata for a metric; true if it changed.
+    pub fn set_metadata(&self, metric: &str, m: MetricMetadata) -> bool {
+        let mut g = write(&self.metadata);
+        if g.get(metric) == Some(&m) {
+            return false;
+        }
+        g.insert(metric.to_string(), m);
+        true
+    }
+
+    /// All metadata, by metric name.
+    pub fn metadata(&self) -> Vec<(String, MetricMetadata)> {
+        read(&self.metadata)
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    /// Retention: frees chunks entirely older than `cutoff`, drops series
+    /// left without samples (unless an appender holds them), and refuses
+    /// older samples from now on. Returns (chunks freed, series dropped).
+    pub fn truncate_before(&self, cutoff: i64) -> (usize, usize) {
+        self.min_valid_t.fetch_max(cutoff, Ordering::Relaxed);
+        let mut freed = 0;
+        let mut empty = Vec::new();
+        for stripe in &self.by_id {
+            let series: Vec<Arc<MemSeries>> = read(stripe).values().cloned().collect();
+            for s in series {
+                let mut d = s.data();
+                freed += d.truncate_before(cutoff);
+                if d.is_empty() && s.pending.load(Ordering::Acquire) == 0 {
+                    empty.push(s.clone());
+                }
+            }
+        }
+        self.counters
+            .chunks
+            .fetch_sub(freed as i64, Ordering::Relaxed);
+        let mut dropped = Vec::new();
+        for s in empty {
+            let hash = (self.hasher)(&s.labels);
+            let mut g = write(self.hash_stripe(hash));
+            // Re-check under the lock appenders take to find the series.
+            if s.pending.load(Ordering::Acquire) != 0 || !s.data().is_empty() {
+                continue;
+            }
+            g.remove(hash, s.id);
+            write(self.id_stripe(s.id)).remove(&s.id);
+            dropped.push((s.id, s.labels.clone()));
+        }
+        write(&self.index).remove(&dropped);
+        self.counters
+            .series_removed
+            .fetch_add(dropped.len() as u64, Ordering::Relaxed);
+        (freed, dropped.len())
+    }
+
+    /// After a checkpoint load: reopens each series' newest chunk.
+    pub fn reopen_chunks(&self) {
+        for s in self.all_series() {
+            s.data().reopen_last();
+        }
+    }
+
+    /// (max_t, bytes) of every chunk, for size-based retention.
+    pub fn chunk_sizes(&self) -> Vec<(i64, usize)> {
+        let mut out = Vec::new();
+        for s in self.all_series() {
+            s.data().chunk_sizes(&mut out);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample::STALE_NAN;
+
+    fn l(v: &str) -> Labels {
+        Labels::from_pairs([("__name__", "m"), ("x", v)]).unwrap()
+    }
+
+    #[test]
+    fn hash_collisions_keep_series_apart() {
+        let head = Head::with_hasher(i64::MAX, |_| 42);
+        let (a, new_a) = head.get_or_create(&l("a"));
+        let (b, new_b) = head.get_or_create(&l("b"));
+        let (c, new_c) = head.get_or_create(&l("c"));
+        assert!(new_a && new_b && new_c);
+        assert_ne!(a.id, b.id);
+        head.apply(&a, 1, 1.0f64.to_bits(), true).unwrap();
+        head.apply(&b, 1, 2.0f64.to_bits(), true).unwrap();
+        let (a2, again) = head.get_or_create(&l("a"));
+        assert!(!again);
+        assert_eq!(a2.id, a.id);
+        assert_eq!(head.get_or_create(&l("b")).0.id, b.id);
+        assert_eq!(a.data().last(), Some((1, 1.0f64.to_bits())));
+        assert_eq!(b.data().last(), Some((1, 2.0f64.to_bits())));
+        // Dropping the first of the colliding series promotes the others.
+        for s in [&a, &a2, &b, &b, &c] {
+            s.release();
+        }
+        head.apply(&c, 5, 0, true).unwrap();
+        head.truncate_before(2);
+        assert!(head.get(a.id).is_none());
+        assert!(head.get(b.id).is_none());
+        assert_eq!(head.get_or_create(&l("c")).0.id, c.id);
+        let (a3, new_a3) = head.get_or_create(&l("a"));
+        assert!(new_a3);
+        assert_ne!(a3.id, a.id);
+    }
+
+    #[test]
+    fn append_rules() {
+        let mut d = SeriesData::default();
+        assert_eq!(d.append(10, 1), Ok(Added::Stored));
+        assert_eq!(d.append(9, 1), Err(AppendError::OutOfOrder));
+        assert_eq!(d.append(10, 2), Err(AppendError::Duplicate));
+        assert_eq!(d.append(10, 1), Ok(Added::Same));
+        assert_eq!(d.append(11, STALE_NAN.to_bits()), Ok(Added::Stored));
+        let mut out = Vec::new();
+        d.samples(i64::MIN, i64::MAX, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].v.to_bits(), STALE_NAN.to_bits());
+    }
+
+    #[test]
+    fn chunks_cut_at_120_samples_and_2h() {
+        let mut d = SeriesData::default();
+        for i in 0..241 {
+            d.append(i, 0).unwrap();
+        }
+        assert_eq!(d.chunk_count(), 3);
+        let mut d = SeriesData::default();
+        d.append(0, 0).unwrap();
+        d.append(crate::chunk::MAX_SPAN_MS, 0).unwrap();
+        assert_eq!(d.chunk_count(), 2);
+    }
+
+    #[test]
+    fn retention_frees_whole_chunks_only() {
+        let mut d = SeriesData::default();
+        for i in 0..240 {
+            d.append(i, 0).unwrap();
+        }
+        assert_eq!(d.truncate_before(119), 0);
+        assert_eq!(d.truncate_before(120), 1);
+        assert_eq!(d.first_t(), Some(120));
+        assert_eq!(d.truncate_before(1000), 1);
+        assert!(d.is_empty());
+    }
+}
