@@ -76,8 +76,10 @@ impl Assessment {
 
 /// Fit lengths tried, as multiples of `min_fit`.
 const FIT_MULTIPLES: [f64; 8] = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0];
-/// Fewest floor points a fit (or a half of one) is made on.
+/// Fewest floor points a fit is made on.
 const MIN_FIT_POINTS: usize = 6;
+/// Fewest floor points a part of a fit (a half, the tail, the stretch
+/// before) is made on.
 const MIN_PART_POINTS: usize = 3;
 /// Overlapping floor windows share information: effective points per point.
 const FLOOR_POINT_EFFECTIVE: f64 = 1.0 / 1.5;
