@@ -202,6 +202,8 @@ fn serves_host_process_and_own_metrics_in_both_formats() {
         Some("gauge")
     );
     assert!(text.helps.contains_key("node_load1"), "HELP from metadata");
+    // Stored warden_* series not in the registry are served too.
+    assert!(!text.of("warden_process_memory_limit_bytes").is_empty());
     // The configured process group finds warden itself.
     let procs = text.of("namedprocess_namegroup_num_procs");
     assert!(
