@@ -254,3 +254,16 @@ fn smoothed_instant_selector_interpolates() {
     let v = vector(&q, "metric smoothed", 15_000);
     assert_eq!(v, [("metric".to_string(), 2.5)]);
 }
+
+#[test]
+fn huge_subquery_grid_is_refused_not_allocated() {
+    let q = store();
+    let engine = Engine::new(EngineOptions {
+        max_samples: 1000,
+        ..EngineOptions::default()
+    });
+    let err = engine
+        .instant(&q, "max_over_time(up[1000d:1s])", 10 * MIN)
+        .unwrap_err();
+    assert!(matches!(err, PromqlError::TooManySamples(_)), "{err:?}");
+}
