@@ -162,7 +162,7 @@ pub(crate) fn eval_aggregate(
             }
             Ok(Val::Vector(finish(out)))
         }
-        _ => simple(op, a, input, n).map(Val::Vector),
+        _ => simple(ev, op, a, input, n).map(Val::Vector),
     }
 }
 
@@ -190,6 +190,7 @@ fn finish(mut out: Vec<VSeries>) -> Vec<VSeries> {
 
 /// sum, avg, count, min, max, group, stddev, stdvar.
 fn simple(
+    ev: &Evaluator<'_>,
     op: u16,
     a: &AggregateExpr,
     input: Vec<VSeries>,
@@ -199,6 +200,9 @@ fn simple(
     let mut out = new_outputs(&glabels, &input, &gid, n);
     let mut acc = vec![Acc::default(); glabels.len()];
     for i in 0..n {
+        if i % 64 == 0 {
+            ev.limits.check_time()?;
+        }
         acc.iter_mut().for_each(|x| *x = Acc::default());
         for (s, &g) in input.iter().zip(&gid) {
             let Some(f) = s.vals[i] else { continue };

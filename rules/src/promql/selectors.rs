@@ -209,14 +209,13 @@ impl Windows {
 pub(crate) fn to_windows(series: Vec<Series>, ends: Vec<i64>, range: i64) -> Windows {
     let series = series
         .into_iter()
-        .map(|s| MSeries {
-            labels: s.labels,
-            drop_name: false,
-            samples: s
-                .samples
-                .into_iter()
-                .filter(|x| !is_stale_nan(x.v))
-                .collect(),
+        .map(|mut s| {
+            s.samples.retain(|x| !is_stale_nan(x.v));
+            MSeries {
+                labels: s.labels,
+                drop_name: false,
+                samples: s.samples,
+            }
         })
         .filter(|s| !s.samples.is_empty())
         .collect();

@@ -254,3 +254,69 @@ fn smoothed_instant_selector_interpolates() {
     let v = vector(&q, "metric smoothed", 15_000);
     assert_eq!(v, [("metric".to_string(), 2.5)]);
 }
+
+#[test]
+fn huge_subquery_grid_is_refused_not_allocated() {
+    let q = store();
+    let engine = Engine::new(EngineOptions {
+        max_samples: 1000,
+        ..EngineOptions::default()
+    });
+    let err = engine
+        .instant(&q, "max_over_time(up[1000d:1s])", 10 * MIN)
+        .unwrap_err();
+    assert!(matches!(err, PromqlError::TooManySamples(_)), "{err:?}");
+}
+
+#[test]
+fn odd_inputs_never_panic() {
+    let q = store();
+    let engine = Engine::default();
+    let inputs = [
+        "",
+        "(",
+        ")",
+        "x[",
+        "{",
+        "}",
+        "[",
+        "]",
+        "offset",
+        "x offset",
+        "x offset (",
+        "x[5m:",
+        "x[5m:]",
+        "@",
+        "x @",
+        "ä{",
+        "{ä=\"ü\"}",
+        "x{a=\"ü\"}[1m] smoothed",
+        "rate(x[1m] anchored) offset step()",
+        "x[step()]",
+        "x[-5m+1m]",
+        "x[1h/0]",
+        "x offset min_of(",
+        "sum(",
+        "1/0",
+        "-x",
+        "x smoothed smoothed",
+        "anchored",
+        "rate(anchored[1m])",
+        "label_replace(x, \"\\xff\", \"\", \"a\", \"(\")",
+        "histogram_quantile(0.5, x)",
+        "topk(NaN, x)",
+        "topk(1e30, x)",
+        "limit_ratio(NaN, x)",
+        "count_values(\"\", x)",
+        "x[0s]",
+        "x offset -1y",
+        "time() @ 1",
+        "`unterminated",
+        "\"\\",
+        "max_over_time(x[1y:1ms])",
+    ];
+    for input in inputs {
+        let _ = engine.instant(&q, input, 10 * MIN);
+        let _ = engine.range(&q, input, 0, 10 * MIN, MIN);
+    }
+}

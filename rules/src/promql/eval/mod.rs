@@ -163,6 +163,11 @@ impl Evaluator<'_> {
         let max = if smoothed { max + lookback } else { max };
         let series = selectors::select(self.querier, vs, min - lookback + 1, max)?;
         self.limits.check_time()?;
+        // Values are held densely (one slot per step); refuse before
+        // allocating far more slots than the sample budget allows.
+        if series.len().saturating_mul(times.len()) > self.opts.max_samples.saturating_mul(2) {
+            return Err(PromqlError::TooManySamples("query execution".into()));
+        }
         let out = if smoothed {
             series
                 .into_iter()

@@ -3,12 +3,13 @@
 //! identifying labels (`instance`, `job`), step by step.
 
 use promql_parser::parser::Expr;
-use warden_tsdb::{Labels, Matcher};
+use warden_tsdb::{Labels, MatchOp, Matcher};
 
 use super::{eval_vector, unparen};
 use crate::promql::PromqlError;
 use crate::promql::eval::Evaluator;
 use crate::promql::hash::FxHashMap;
+use crate::promql::parse::INFO_SENTINEL;
 use crate::promql::selectors::{self, matcher_sets};
 use crate::promql::value::{Steps, VSeries};
 
@@ -36,20 +37,28 @@ pub(crate) fn eval_info(
         }
         None => (Vec::new(), Vec::new()),
     };
+    let data_ms: Vec<Matcher> = data_ms
+        .into_iter()
+        .filter(|m| m.name != INFO_SENTINEL)
+        .collect();
+    let positive = |m: &Matcher| matches!(m.op, MatchOp::Equal | MatchOp::Regex);
+    // Base series that are info metrics themselves pass through unchanged;
+    // that needs a positive name matcher to say which names are info metrics.
+    let has_positive = name_ms.iter().any(positive);
     if name_ms.is_empty() {
         name_ms.push(Matcher::equal("__name__", "target_info"));
+    } else if !has_positive {
+        // Only exclusions: choose among the `*_info` metrics.
+        name_ms.push(
+            Matcher::new(MatchOp::Regex, "__name__", ".+_info")
+                .map_err(|e| PromqlError::Execution(e.to_string()))?,
+        );
     }
-    // Info series are read at the same times as the base series.
-    let times: Vec<i64> = match unparen(args[0]) {
-        Expr::VectorSelector(vs) => {
-            let off = crate::promql::eval::offset_ms(&vs.offset);
-            match ev.at_ms(&vs.at) {
-                Some(t) => vec![t - off; steps.n],
-                None => (0..steps.n).map(|i| steps.t(i) - off).collect(),
-            }
-        }
-        _ => (0..steps.n).map(|i| steps.t(i)).collect(),
-    };
+    let is_info_name = |name: &str| has_positive && name_ms.iter().all(|m| m.matches(name));
+    // Info series are read at the times the base series' samples come from.
+    let times: Vec<i64> = (0..steps.n)
+        .map(|i| reference_time(ev, args[0], steps.t(i)))
+        .collect();
     let (Some(&min), Some(&max)) = (times.iter().min(), times.iter().max()) else {
         return Ok(base);
     };
@@ -78,7 +87,7 @@ pub(crate) fn eval_info(
     let mut index: FxHashMap<(Labels, bool), usize> = FxHashMap::default();
     for s in base {
         let name = s.labels.metric_name().unwrap_or("");
-        if name_ms.iter().all(|m| m.matches(name)) {
+        if is_info_name(name) || (!has_positive && name == "target_info" && name_ms.len() == 1) {
             push(
                 &mut out,
                 &mut index,
@@ -150,6 +159,39 @@ pub(crate) fn eval_info(
         }
     }
     Ok(out)
+}
+
+/// The time the samples behind `e` at evaluation time `t` are read at:
+/// `@` pins it, `offset` shifts it, through subqueries and the first
+/// vector-valued argument of functions and operators.
+fn reference_time(ev: &Evaluator<'_>, e: &Expr, t: i64) -> i64 {
+    let off = crate::promql::eval::offset_ms;
+    match e {
+        Expr::VectorSelector(vs) => ev.at_ms(&vs.at).unwrap_or(t) - off(&vs.offset),
+        Expr::MatrixSelector(ms) => ev.at_ms(&ms.vs.at).unwrap_or(t) - off(&ms.vs.offset),
+        Expr::Subquery(sq) => reference_time(
+            ev,
+            &sq.expr,
+            ev.at_ms(&sq.at).unwrap_or(t) - off(&sq.offset),
+        ),
+        Expr::Paren(p) => reference_time(ev, &p.expr, t),
+        Expr::Unary(u) => reference_time(ev, &u.expr, t),
+        Expr::Aggregate(a) => reference_time(ev, &a.expr, t),
+        Expr::Binary(b) => reference_time(ev, &b.lhs, t),
+        Expr::Call(c) => c
+            .args
+            .args
+            .iter()
+            .find(|a| {
+                matches!(
+                    a.value_type(),
+                    promql_parser::parser::value::ValueType::Vector
+                        | promql_parser::parser::value::ValueType::Matrix
+                )
+            })
+            .map_or(t, |a| reference_time(ev, a, t)),
+        _ => t,
+    }
 }
 
 fn identifying(l: &Labels) -> Vec<String> {
