@@ -122,7 +122,7 @@ pub fn student_t_quantile(z: f64, df: f64) -> f64 {
 /// Lag-1 autocorrelation of `xs` (around their mean), each clipped to
 /// `±clip` so that one outlier cannot dominate; 0 when undefined.
 fn lag1_autocorrelation(xs: &[f64], clip: f64) -> f64 {
-    if xs.len() < 3 || !(clip > 0.0) {
+    if xs.len() < 3 || clip.is_nan() || clip <= 0.0 {
         return 0.0;
     }
     let c: Vec<f64> = xs.iter().map(|x| x.clamp(-clip, clip)).collect();
