@@ -6,11 +6,14 @@
 //!   interval, for rules to query; the fresh copy wins here);
 //! - the newest sample of every other stored series (`db.latest`), with its
 //!   collection timestamp and the `# HELP`/`# TYPE` the collectors recorded.
+//!   A stored series is left out only when the registry serves the same
+//!   metric name (other `warden_*` series, such as the process collector's
+//!   `warden_process_memory_limit_bytes`, come from the store).
 //!
 //! Encoding is the exposition module's job (`warden_exporters::exposition`),
 //! so `/metrics` and every other exposition speak exactly the same format.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use warden_exporters::exposition::{Family, Format, encode, negotiate, parse};
 use warden_tsdb::{MatchOp, Matcher, MetricMetadata, MetricType};
@@ -19,15 +22,20 @@ use crate::http::AppState;
 use crate::selfmetrics::SelfMetrics;
 use crate::store::Store;
 
-/// Names of warden's own metrics: served from the registry, not the store.
-const OWN_PREFIX: &str = "warden_";
-
 /// Renders `/metrics` for an `Accept` header: (content type, body).
 pub fn render(state: &AppState, accept: &str) -> (&'static str, Vec<u8>) {
     let format = negotiate(accept);
     let mut families = self_families(&state.metrics);
     if let Some(store) = state.store.get() {
-        families.extend(stored_families(store.as_ref()));
+        let own: HashSet<String> = families
+            .iter()
+            .flat_map(|f| {
+                f.samples
+                    .iter()
+                    .map(|(l, _, _)| l.metric_name().unwrap_or(&f.name).to_string())
+            })
+            .collect();
+        families.extend(stored_families(store.as_ref(), &own));
     }
     let mut out = Vec::with_capacity(64 * 1024);
     encode(format, &families, &mut out);
@@ -77,9 +85,9 @@ pub fn text_family_name(name: &str, kind: MetricType) -> String {
     }
 }
 
-/// The newest sample of every stored series but warden's own, grouped into
-/// families by the metadata the collectors recorded.
-fn stored_families(store: &dyn Store) -> Vec<Family> {
+/// The newest sample of every stored series whose name is not in `own`,
+/// grouped into families by the metadata the collectors recorded.
+fn stored_families(store: &dyn Store, own: &HashSet<String>) -> Vec<Family> {
     let all = match Matcher::new(MatchOp::Regex, "__name__", ".+") {
         Ok(m) => m,
         Err(e) => {
@@ -93,7 +101,7 @@ fn stored_families(store: &dyn Store) -> Vec<Family> {
         let Some(name) = labels.metric_name() else {
             continue;
         };
-        if name.starts_with(OWN_PREFIX) {
+        if own.contains(name) {
             continue;
         }
         let (family, meta) = family_of(name, &metadata);

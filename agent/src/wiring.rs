@@ -3,9 +3,12 @@
 use std::sync::Arc;
 
 use warden_exporters::host::{HostCollector, HostConfig};
+use warden_exporters::process::{
+    ProcessCollector, ProcessConfig, ProcessGroupConfig, SelfProcessCollector,
+};
 use warden_tsdb::{Db, DbOptions, FsyncPolicy};
 
-use crate::config::{Config, WalFsync};
+use crate::config::{Config, WalFsync, compile_go_regex};
 use crate::run::RunError;
 use crate::scheduler::Scheduled;
 use crate::selfcollector::SelfCollector;
@@ -67,6 +70,46 @@ pub fn collectors(cfg: &Config, metrics: &Arc<SelfMetrics>) -> Result<Vec<Schedu
         out.push(Scheduled {
             collector: Box::new(collector),
             interval: cfg.host_interval(),
+        });
+    }
+    let process = &cfg.collectors.process;
+    if process.enabled && !process.groups.is_empty() {
+        let mut groups = Vec::with_capacity(process.groups.len());
+        for g in &process.groups {
+            let cmdline = match &g.cmdline {
+                Some(re) => Some(compile_go_regex(re).map_err(|e| RunError::Collector {
+                    name: "process".into(),
+                    reason: format!("group {:?}: cmdline: {e}", g.name),
+                })?),
+                None => None,
+            };
+            groups.push(ProcessGroupConfig {
+                name: g.name.clone(),
+                comm: g.comm.clone(),
+                cmdline,
+                pidfile: g.pidfile.clone(),
+                cgroup: g.cgroup.clone(),
+            });
+        }
+        let pc = ProcessConfig {
+            groups,
+            proc_path: host.proc_path.clone(),
+            sys_path: host.sys_path.clone(),
+        };
+        let collector = ProcessCollector::new(pc).map_err(|e| RunError::Collector {
+            name: "process".into(),
+            reason: e.to_string(),
+        })?;
+        out.push(Scheduled {
+            collector: Box::new(collector),
+            interval: cfg.process_interval(),
+        });
+    }
+    if process.enabled && process.self_metrics {
+        // warden's own process is always under this process's /proc.
+        out.push(Scheduled {
+            collector: Box::new(SelfProcessCollector::default()),
+            interval: cfg.process_interval(),
         });
     }
     out.push(Scheduled {

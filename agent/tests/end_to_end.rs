@@ -56,8 +56,14 @@ const HOST_FAMILIES: &[&str] = &[
 ];
 
 /// warden's own process, as every Prometheus client library reports it.
-/// (Filled in when the process collector is wired.)
-const PROCESS_FAMILIES: &[&str] = &[];
+const PROCESS_FAMILIES: &[&str] = &[
+    "process_cpu_seconds_total",
+    "process_resident_memory_bytes",
+    "process_virtual_memory_bytes",
+    "process_open_fds",
+    "process_max_fds",
+    "process_start_time_seconds",
+];
 
 /// warden's own metrics the issue asks for.
 const WARDEN_FAMILIES: &[&str] = &[
@@ -103,6 +109,10 @@ collectors:
     interval: 1s
   process:
     interval: 1s
+    groups:
+      - name: wardens
+        comm: [warden]
+        cmdline: ' run( |$)'
 storage:
   path: DATA
   wal_fsync: never
@@ -145,6 +155,7 @@ fn serves_host_process_and_own_metrics_in_both_formats() {
     let mut want: Vec<&str> = vec!["node_cpu_seconds_total", "node_load1"];
     want.extend(PROCESS_FAMILIES);
     want.extend(WARDEN_FAMILIES);
+    want.push("namedprocess_namegroup_num_procs");
     let (text_resp, text) = scrape_until(port, false, &want);
     let ct = text_resp.header("content-type").unwrap_or("");
     assert!(
@@ -191,6 +202,16 @@ fn serves_host_process_and_own_metrics_in_both_formats() {
         Some("gauge")
     );
     assert!(text.helps.contains_key("node_load1"), "HELP from metadata");
+    // Stored warden_* series not in the registry are served too.
+    assert!(!text.of("warden_process_memory_limit_bytes").is_empty());
+    // The configured process group finds warden itself.
+    let procs = text.of("namedprocess_namegroup_num_procs");
+    assert!(
+        procs
+            .iter()
+            .any(|l| l.labels.contains(&("groupname".into(), "wardens".into())) && l.value >= 1.0),
+        "{procs:?}"
+    );
     let errs = text.of("warden_collector_errors_total");
     let collectors: BTreeSet<&str> = errs
         .iter()

@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-pub use units::{ByteSize, PromDuration, format_duration, parse_duration};
+pub use units::{ByteSize, PromDuration, format_duration, parse_bytes, parse_duration};
 
 /// The embedded default configuration, used when no `--config.file` is given.
 pub const DEFAULT_YAML: &str = include_str!("default.yml");
@@ -276,10 +276,6 @@ impl Config {
     }
 
     /// The process collector's interval (its own, else `global.scrape_interval`).
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "used once the process collector is wired")
-    )]
     pub fn process_interval(&self) -> Duration {
         self.collectors
             .process
@@ -405,18 +401,18 @@ impl Default for ProcessCollectorConfig {
     }
 }
 
-/// One named group of processes, selected by any of its selectors.
+/// One named group of processes. Every selector that is set must match; a
+/// process belongs to the first group that matches it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, try_from = "RawProcessGroup")]
-#[expect(dead_code, reason = "used once the process collector is wired")]
 pub struct ProcessGroup {
     /// The group's name (the `groupname` label).
     pub name: String,
-    /// Process names (`/proc/PID/comm`, exact match).
+    /// Process names (`/proc/PID/comm`, exact match); any of them matches.
     pub comm: Vec<String>,
-    /// Regular expressions matched against the command line (arguments
-    /// joined by spaces).
-    pub cmdline: Vec<String>,
+    /// A regular expression (Go RE2 syntax) that must find a match in the
+    /// command line (arguments joined by spaces).
+    pub cmdline: Option<String>,
     /// A file holding the PID of the group's main process.
     pub pidfile: Option<PathBuf>,
     /// A cgroup path; every process in it belongs to the group.
@@ -430,7 +426,7 @@ struct RawProcessGroup {
     #[serde(default)]
     comm: Vec<String>,
     #[serde(default)]
-    cmdline: Vec<String>,
+    cmdline: Option<String>,
     #[serde(default)]
     pidfile: Option<PathBuf>,
     #[serde(default)]
@@ -444,19 +440,19 @@ impl TryFrom<RawProcessGroup> for ProcessGroup {
         if r.name.is_empty() {
             return Err("process group `name` must not be empty".into());
         }
-        if r.comm.is_empty() && r.cmdline.is_empty() && r.pidfile.is_none() && r.cgroup.is_none() {
+        if r.comm.is_empty() && r.cmdline.is_none() && r.pidfile.is_none() && r.cgroup.is_none() {
             return Err(format!(
                 "process group {:?} selects nothing (expected at least one of comm, cmdline, pidfile, cgroup)",
                 r.name
             ));
         }
-        for re in &r.cmdline {
-            if let Err(e) = regex::Regex::new(re) {
-                return Err(format!(
-                    "process group {:?}: cmdline {re:?} is not a valid regular expression: {e}",
-                    r.name
-                ));
-            }
+        if let Some(re) = &r.cmdline
+            && let Err(e) = compile_go_regex(re)
+        {
+            return Err(format!(
+                "process group {:?}: cmdline {re:?} is not a valid regular expression: {e}",
+                r.name
+            ));
         }
         Ok(ProcessGroup {
             name: r.name,
@@ -466,6 +462,12 @@ impl TryFrom<RawProcessGroup> for ProcessGroup {
             cgroup: r.cgroup,
         })
     }
+}
+
+/// Compiles a regular expression written in Go's RE2 syntax (as in
+/// Prometheus and process-exporter configurations), unanchored.
+pub fn compile_go_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
+    regex::Regex::new(&warden_tsdb::matcher::translate_go_regex(pattern))
 }
 
 /// The local store.

@@ -59,7 +59,7 @@ collectors:
       - name: nginx
         comm: [nginx]
       - name: api
-        cmdline: ['java .*-jar api\.jar']
+        cmdline: 'java .*-jar api\.jar'
         pidfile: /run/api.pid
         cgroup: /system.slice/api.service
 storage:
@@ -144,7 +144,7 @@ fn bad_values_are_refused() {
             "selects nothing",
         ),
         (
-            "collectors:\n  process:\n    groups:\n      - name: x\n        cmdline: ['(']\n",
+            "collectors:\n  process:\n    groups:\n      - name: x\n        cmdline: '('\n",
             "not a valid regular expression",
         ),
         (
@@ -163,4 +163,17 @@ fn display_leads_with_file_line_column() {
     let e = parse("conf/warden.yml", "web:\n  listen_adress: x:1\n").unwrap_err();
     let s = e.to_string();
     assert!(s.starts_with("conf/warden.yml:2:3: "), "{s}");
+}
+
+#[test]
+fn documentation_shows_the_embedded_default_verbatim() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/configuration.md"
+    ))
+    .expect("docs/configuration.md");
+    assert!(
+        doc.contains(DEFAULT_YAML),
+        "docs/configuration.md must quote agent/src/config/default.yml exactly"
+    );
 }

@@ -29,12 +29,82 @@ const TIME_DEPENDENT: [&str; 15] = [
 
 /// The rewritten expression for evaluation time `t_ms`, or `None` when the
 /// expression is exempt from the check.
-pub fn pin_to_time(expr: &Expr, t_ms: i64) -> Result<Option<String>, String> {
+///
+/// String literals with `\x` or octal escapes are carried over verbatim:
+/// they denote raw bytes in Go (so `"\xff"` is not valid UTF-8 there),
+/// which `promql-parser` reads as characters, and printing its AST back
+/// would change the query's meaning.
+pub fn pin_to_time(src: &str, t_ms: i64) -> Result<Option<String>, String> {
     let at = AtModifier::try_from(t_ms as f64 / 1000.0)?;
-    let mut e = expr.clone();
+    let (masked, literals) = mask_byte_escapes(src);
+    let mut e = promql_parser::parser::parse(&masked)?;
     let mut exempt = false;
     attach(&mut e, &at, &mut exempt);
-    Ok((!exempt).then(|| e.to_string()))
+    if exempt {
+        return Ok(None);
+    }
+    let mut printed = e.to_string();
+    for (placeholder, original) in &literals {
+        let quoted = format!("\"{placeholder}\"");
+        if printed.matches(&quoted).count() != 1 {
+            return Err(format!(
+                "cannot carry the string literal {original} over the rewrite"
+            ));
+        }
+        printed = printed.replacen(&quoted, original, 1);
+    }
+    Ok(Some(printed))
+}
+
+/// Replaces quoted literals holding `\x` or octal escapes by unique
+/// placeholder literals; returns the text and (placeholder, literal) pairs.
+fn mask_byte_escapes(src: &str) -> (String, Vec<(String, String)>) {
+    let mut out = String::with_capacity(src.len());
+    let mut literals = Vec::new();
+    let mut rest = src;
+    while let Some(start) = rest.find(['"', '\'', '`']) {
+        out.push_str(&rest[..start]);
+        let quote = rest.as_bytes()[start];
+        let body = &rest[start + 1..];
+        let mut end = None;
+        let mut escaped = false;
+        for (i, b) in body.bytes().enumerate() {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' && quote != b'`' {
+                escaped = true;
+            } else if b == quote {
+                end = Some(i);
+                break;
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[start..]);
+            return (out, literals);
+        };
+        let literal = &rest[start..start + end + 2];
+        let inner = &literal[1..literal.len() - 1];
+        let byte_escape = quote != b'`'
+            && inner
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'\\' && (w[1] == b'x' || w[1].is_ascii_digit()));
+        if byte_escape {
+            let mut n = literals.len();
+            let mut placeholder = format!("__promqltest_literal_{n}__");
+            while src.contains(&placeholder) {
+                n += 1;
+                placeholder = format!("__promqltest_literal_{n}__");
+            }
+            out.push_str(&format!("\"{placeholder}\""));
+            literals.push((placeholder, literal.to_string()));
+        } else {
+            out.push_str(literal);
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    (out, literals)
 }
 
 /// The times the pinned query is evaluated at.
@@ -104,7 +174,20 @@ mod tests {
     use super::*;
 
     fn pin(s: &str, t: i64) -> Option<String> {
-        pin_to_time(&promql_parser::parser::parse(s).unwrap(), t).unwrap()
+        pin_to_time(s, t).unwrap()
+    }
+
+    #[test]
+    fn byte_escapes_survive_the_rewrite() {
+        assert_eq!(
+            pin(r#"label_replace(m, "\xff", "", "src", "(.*)")"#, 0).unwrap(),
+            r#"label_replace(m @ 0.000, "\xff", "", "src", "(.*)")"#
+        );
+        assert_eq!(
+            pin(r#"m{a="\101"} + n{b='q'}"#, 0).unwrap(),
+            r#"m{a="\101"} @ 0.000 + n{b="q"} @ 0.000"#
+        );
+        assert!(pin_to_time("m{a=\"x", 0).is_err());
     }
 
     #[test]
