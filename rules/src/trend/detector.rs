@@ -6,7 +6,7 @@ use warden_tsdb::Sample;
 
 use super::config::TrendConfig;
 use super::floor::{floor_points, floor_window};
-use super::robust::{Line, Point, quantile, slope_std_error, theil_sen};
+use super::robust::{Line, Point, quantile, slope_std_error, student_t_quantile, theil_sen};
 use super::segment::{Life, clean, current_life};
 
 /// What one evaluation concludes about a series.
@@ -83,6 +83,8 @@ const MIN_FIT_POINTS: usize = 6;
 const MIN_PART_POINTS: usize = 3;
 /// Overlapping floor windows share information: effective points per point.
 const FLOOR_POINT_EFFECTIVE: f64 = 1.0 / 1.5;
+/// Fewest samples a floor window spans.
+const MIN_FLOOR_WINDOW_SAMPLES: f64 = 8.0;
 /// Share of the expected samples a life must hold to be judged.
 const MIN_COVERAGE: f64 = 0.6;
 
@@ -175,11 +177,15 @@ pub fn explain(
 fn explain_life(life: &Life, cfg: &TrendConfig, all: bool) -> Option<Explanation> {
     let pts = &life.points;
     let (first, last) = (pts.first()?, pts.last()?);
-    let width = floor_window(
-        pts,
-        cfg.floor_window_min.as_secs_f64(),
-        cfg.floor_window_max.as_secs_f64(),
-    );
+    // A floor window holds at least 8 samples, whatever the scrape interval:
+    // fewer samples catch a trough by luck, and an aliased sawtooth then
+    // drifts slowly in the minima.
+    let min_w = cfg
+        .floor_window_min
+        .as_secs_f64()
+        .max(MIN_FLOOR_WINDOW_SAMPLES * life.interval);
+    let max_w = cfg.floor_window_max.as_secs_f64().max(min_w);
+    let width = floor_window(pts, min_w, max_w);
     let floor = floor_points(pts, width, last.t);
     let max_len = (last.t - first.t).min(cfg.window.as_secs_f64());
     let min_fit = cfg.min_fit.as_secs_f64();
@@ -319,7 +325,8 @@ fn candidate(
     let Some(se) = rep.std_error else {
         return rep;
     };
-    if !(beta > cfg.significance_z * se && beta >= cfg.min_growth_bytes_per_second) {
+    let t_crit = student_t_quantile(cfg.significance_z, n_eff - 2.0);
+    if !(beta > t_crit * se && beta >= cfg.min_growth_bytes_per_second) {
         return rep;
     }
     let r = cfg.consistency_ratio;
