@@ -37,6 +37,10 @@ const WORKER_THREADS: usize = 2;
 const MAX_BLOCKING_THREADS: usize = 8;
 
 fn main() -> ExitCode {
+    // HTTPS clients (reqwest, built without a default crypto provider) need
+    // one installed before the first client is built; ring avoids a C build.
+    // An error means one is installed already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     logging::init(cli.log.level, cli.log.format);
     match cli.command {
@@ -71,7 +75,7 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "warden stopped");
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -48,7 +48,8 @@ pub enum RunError {
         /// What went wrong.
         reason: String,
     },
-    /// A collector could not be set up from its configuration.
+    /// A collector could not be set up from its configuration (a missing
+    /// `proc_path`, say): a configuration error, exit status 2.
     #[error("collector {name}: {reason}")]
     Collector {
         /// The collector.
@@ -58,9 +59,24 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// The process exit status for this error: 2 for what the configuration
+    /// got wrong, 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Collector { .. } => 2,
+            RunError::Bind { .. } | RunError::Store { .. } => 1,
+        }
+    }
+}
+
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(cfg: Config) -> Result<(), RunError> {
     let mut shutdown = ShutdownSignal::install();
+    // Collectors first: a bad path in their configuration is reported before
+    // anything binds a port or touches the data directory.
+    let metrics = Arc::new(SelfMetrics::new());
+    let collectors: Vec<Scheduled> = crate::wiring::collectors(&cfg, &metrics)?;
     let addr = cfg.web.listen_address.0.clone();
     let listener = TcpListener::bind(&addr)
         .await
@@ -72,7 +88,6 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         .local_addr()
         .map_or(addr.clone(), |a| a.to_string());
 
-    let metrics = Arc::new(SelfMetrics::new());
     let state = AppState::new(Arc::clone(&metrics));
     let (http_stop_tx, mut http_stop_rx) = watch::channel(false);
     let server = tokio::spawn(
@@ -98,7 +113,6 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     let _ = state.store.set(Arc::clone(&store));
     tracing::info!(path = %cfg.storage.path.display(), "store ready");
 
-    let collectors: Vec<Scheduled> = crate::wiring::collectors(&cfg, &metrics)?;
     let names: Vec<String> = collectors
         .iter()
         .map(|s| s.collector.name().to_string())
