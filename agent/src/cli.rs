@@ -25,8 +25,30 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the agent: collect, store, and serve /metrics.
+    /// Run the agent: collect, store, and serve /metrics and the query API.
     Run(RunArgs),
+    /// Ask a running warden, or any Prometheus-compatible API, a PromQL query.
+    Query(crate::remote_query::QueryArgs),
+    /// PromQL tools.
+    #[command(subcommand)]
+    Promql(PromqlCommand),
+    /// Leak-detection tools.
+    #[command(subcommand)]
+    Leak(LeakCommand),
+}
+
+/// `warden promql ...`
+#[derive(Debug, Subcommand)]
+pub enum PromqlCommand {
+    /// Run Prometheus's promqltest scripts against warden's engine.
+    Test(crate::promql_cli::PromqlTestArgs),
+}
+
+/// `warden leak ...`
+#[derive(Debug, Subcommand)]
+pub enum LeakCommand {
+    /// Replay a recorded memory series through the leak detector.
+    Analyze(crate::leak_cli::LeakAnalyzeArgs),
 }
 
 /// Flags of `warden run`. A flag given here wins over the same setting in
@@ -104,7 +126,9 @@ mod tests {
         .unwrap();
         assert_eq!(cli.log.level, LogLevel::Debug);
         assert_eq!(cli.log.format, LogFormat::Json);
-        let Command::Run(run) = cli.command;
+        let Command::Run(run) = cli.command else {
+            panic!("expected the run subcommand");
+        };
         assert_eq!(run.config_file, Some(PathBuf::from("w.yml")));
         assert_eq!(run.listen_address.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(run.storage_path, Some(PathBuf::from("d")));

@@ -8,7 +8,9 @@ mod cli;
 mod config;
 mod exposition;
 mod http;
+mod leak_cli;
 mod logging;
+mod promql_cli;
 mod remote_query;
 mod run;
 mod scheduler;
@@ -22,7 +24,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, RunArgs};
+use crate::cli::{Cli, Command, LeakCommand, PromqlCommand, RunArgs};
 use crate::config::{Config, ConfigError, ListenAddress};
 
 /// Where `warden query` asks by default: a local warden.
@@ -43,8 +45,41 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     logging::init(cli.log.level, cli.log.format);
+    // TLS clients (remote queries now, notifications later) use rustls with
+    // the ring provider; it must be chosen before the first client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     match cli.command {
         Command::Run(args) => cmd_run(args),
+        Command::Query(args) => on_small_runtime(async move {
+            match remote_query::run(&args).await {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }),
+        Command::Promql(PromqlCommand::Test(args)) => promql_cli::run(&args),
+        Command::Leak(LeakCommand::Analyze(args)) => {
+            on_small_runtime(async move { leak_cli::run(&args).await })
+        }
+    }
+}
+
+/// Runs a one-shot client command on a single-threaded runtime.
+fn on_small_runtime(work: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(work),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -92,6 +92,12 @@ fn seconds_of(arg: &str, name: &str) -> Result<f64, QueryCliError> {
 
 /// Runs the query and returns the text to print (warnings included).
 pub async fn run(args: &QueryArgs) -> Result<String, QueryCliError> {
+    let body = fetch(args).await?;
+    render(&body, args.output)
+}
+
+/// Runs the query and returns the API's whole JSON answer.
+pub async fn fetch(args: &QueryArgs) -> Result<Json, QueryCliError> {
     let is_range = args.start.is_some() || args.end.is_some() || args.step.is_some();
     let mut form: Vec<(&str, String)> = vec![("query", args.expr.clone())];
     let path = if is_range {
@@ -120,8 +126,7 @@ pub async fn run(args: &QueryArgs) -> Result<String, QueryCliError> {
         "/api/v1/query"
     };
     let url = format!("{}{path}", args.url.trim_end_matches('/'));
-    let body = post_form(&url, &form, args.timeout).await?;
-    render(&body, args.output)
+    post_form(&url, &form, args.timeout).await
 }
 
 async fn post_form(

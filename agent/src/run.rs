@@ -15,18 +15,24 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::api::ApiState;
 use crate::config::Config;
 use crate::http::{AppState, router};
 use crate::scheduler::{self, Scheduled};
 use crate::selfmetrics::SelfMetrics;
 use crate::store::Store;
-use warden_tsdb::Db;
+use warden_rules::promql::{Engine, EngineOptions};
+use warden_tsdb::{Db, Querier};
 
 /// How often retention and checkpoints run.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
 
 /// How long in-flight HTTP requests get once shutdown starts.
 const HTTP_DRAIN: Duration = Duration::from_secs(5);
+
+/// Queries evaluated at once, as Prometheus's `--query.max-concurrency`
+/// default; more wait their turn.
+const QUERY_CONCURRENCY: usize = 20;
 
 /// Why `warden run` stopped with an error (exit status 1).
 #[derive(Debug, thiserror::Error)]
@@ -89,9 +95,14 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         .map_or(addr.clone(), |a| a.to_string());
 
     let state = AppState::new(Arc::clone(&metrics));
+    let api = Arc::new(ApiState::new(
+        Engine::new(EngineOptions::default()),
+        QUERY_CONCURRENCY,
+    ));
+    let app = router(Arc::clone(&state)).merge(crate::api::router(Arc::clone(&api)));
     let (http_stop_tx, mut http_stop_rx) = watch::channel(false);
     let server = tokio::spawn(
-        axum::serve(listener, router(Arc::clone(&state)))
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = http_stop_rx.wait_for(|stop| *stop).await;
             })
@@ -111,6 +122,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     }
     let store: Arc<dyn Store> = Arc::clone(&db) as _;
     let _ = state.store.set(Arc::clone(&store));
+    api.ready(Arc::clone(&db) as Arc<dyn Querier>);
     tracing::info!(path = %cfg.storage.path.display(), "store ready");
 
     let names: Vec<String> = collectors
@@ -144,6 +156,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         }
     }
     drop(state);
+    drop(api);
     close_store(db).await;
     Ok(())
 }

@@ -84,6 +84,23 @@ fn fake_host(root: &Path) -> HostConfig {
         "Inter-|   Receive |  Transmit\n face |bytes packets errs drop fifo frame compressed multicast|bytes packets errs drop fifo colls carrier compressed\n\
              lo: 1 1 0 0 0 0 0 0 1 1 0 0 0 0 0 0\n  eth0: 100 10 1 2 0 0 0 0 200 20 3 4 0 0 0 0\n",
     );
+    write(&proc_, "net/softnet_stat", "0000000a 00000001 00000002\n");
+    write(
+        &proc_,
+        "net/arp",
+        "IP address HW type Flags HW address Mask Device\n192.0.2.1 0x1 0x2 02:fc:00:00:00:05 * eth0\n",
+    );
+    write(
+        &proc_,
+        "net/netstat",
+        "TcpExt: ListenDrops TCPTimeouts\nTcpExt: 3 4\n",
+    );
+    write(&proc_, "net/snmp", "Tcp: CurrEstab RtoMin\nTcp: 7 200\n");
+    write(
+        &proc_,
+        "net/sockstat",
+        "sockets: used 9\nTCP: inuse 2 orphan 0 tw 1 alloc 3 mem 5\n",
+    );
     write(
         &proc_,
         "vmstat",
@@ -176,6 +193,14 @@ fn every_family_from_a_fake_host() {
     assert_eq!(app.value("node_boot_time_seconds"), Some(1_700_000_000.0));
     assert_eq!(app.value("node_forks_total"), Some(321.0));
     assert_eq!(app.value("node_vmstat_pgfault"), Some(42.0));
+    assert_eq!(app.value("node_netstat_Tcp_CurrEstab"), Some(7.0));
+    assert_eq!(app.value("node_netstat_TcpExt_ListenDrops"), Some(3.0));
+    assert_eq!(app.value("node_sockstat_sockets_used"), Some(9.0));
+    assert_eq!(
+        app.value(r#"node_softnet_processed_total{cpu="0"}"#),
+        Some(10.0)
+    );
+    assert_eq!(app.value(r#"node_arp_entries{device="eth0"}"#), Some(1.0));
     assert_eq!(app.value("node_vmstat_nr_free_pages"), None);
     assert_eq!(
         app.value("node_pressure_cpu_waiting_seconds_total"),

@@ -68,20 +68,23 @@ const LIST: &[&str] = &[
     // Beyond the list: what warden also writes from the same sources.
     "node_cpu_guest_seconds_total",
     "node_disk_*",
-    "node_network_receive_fifo_total",
-    "node_network_receive_frame_total",
-    "node_network_receive_compressed_total",
-    "node_network_receive_multicast_total",
-    "node_network_transmit_fifo_total",
-    "node_network_transmit_colls_total",
-    "node_network_transmit_carrier_total",
-    "node_network_transmit_compressed_total",
+    "node_network_*",
     "node_entropy_pool_size_bits",
     "node_os_version",
     "node_time_clocksource_*",
     "node_timex_*",
     "node_nf_conntrack_*",
+    "node_netstat_*",
+    "node_sockstat_*",
+    "node_softnet_*",
+    "node_arp_entries",
+    "node_udp_queues",
+    "node_textfile_*",
+    "parity_*",
 ];
+
+/// Families of the list above that warden documents as not produced.
+const NOT_PRODUCED: [&str; 1] = ["node_network_receive_nohandler_total"];
 
 /// Labels whose value sets must be equal between the two.
 const SET_LABELS: [&str; 4] = ["cpu", "device", "mountpoint", "fstype"];
@@ -147,10 +150,11 @@ fn get_as(port: u16, path: &str, accept: &str) -> Option<Vec<u8>> {
 }
 
 fn in_list(name: &str) -> bool {
-    LIST.iter().any(|l| match l.split_once('*') {
-        Some((prefix, suffix)) => name.starts_with(prefix) && name.ends_with(suffix),
-        None => name == *l,
-    })
+    !NOT_PRODUCED.contains(&name)
+        && LIST.iter().any(|l| match l.split_once('*') {
+            Some((prefix, suffix)) => name.starts_with(prefix) && name.ends_with(suffix),
+            None => name == *l,
+        })
 }
 
 /// Per family: its label names, and per set-label its values.
@@ -184,9 +188,19 @@ fn value_of(samples: &[(Labels, f64)], series: &str) -> Option<f64> {
 
 #[test]
 fn host_collector_matches_node_exporter() {
-    let (_guard, port, _dir) = start_node_exporter();
+    let (_guard, port, textfiles) = start_node_exporter();
+    std::fs::write(
+        textfiles.path().join("parity.prom"),
+        "# HELP parity_test_info From a textfile.\n# TYPE parity_test_info gauge\n\
+         parity_test_info{device=\"x\"} 1\nparity_untyped 2\n",
+    )
+    .unwrap();
 
-    let mut collector = HostCollector::new(HostConfig::default()).unwrap();
+    let mut collector = HostCollector::new(HostConfig {
+        textfile_directory: Some(textfiles.path().to_path_buf()),
+        ..HostConfig::default()
+    })
+    .unwrap();
     let mut app = MemAppender::default();
     let body = get(port, "/metrics").expect("scrape node_exporter");
     let errors = collector.collect(0, &mut app);
@@ -408,4 +422,72 @@ fn exposition_matches_node_exporter_output() {
         checked += 1;
     }
     assert!(checked > 300, "only {checked} values");
+}
+
+/// warden's `process_*` figures computed as Prometheus's Go client computes
+/// them: pointed at node_exporter's own process (a fake procfs root whose
+/// `self` is node_exporter's PID), they agree with what node_exporter says
+/// about itself.
+#[test]
+fn self_process_metrics_match_the_go_client() {
+    use warden_exporters::process::SelfProcessCollector;
+
+    let (guard, port, _dir) = start_node_exporter();
+    let pid = guard.0.id();
+    let root = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(format!("/proc/{pid}"), root.path().join("self")).unwrap();
+    std::os::unix::fs::symlink("/proc/stat", root.path().join("stat")).unwrap();
+
+    let body = get(port, "/metrics").expect("scrape node_exporter");
+    let mut c = SelfProcessCollector::new(root.path());
+    let mut app = MemAppender::default();
+    let errors = c.collect(0, &mut app);
+    assert!(errors.is_empty(), "{errors:?}");
+    let theirs: Vec<(Labels, f64)> = parse(Format::Text, &body)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.labels, s.value))
+        .collect();
+    let both = |name: &str| {
+        (
+            value_of(&app.samples, name).unwrap_or_else(|| panic!("warden has no {name}")),
+            value_of(&theirs, name).unwrap_or_else(|| panic!("node_exporter has no {name}")),
+        )
+    };
+    for name in [
+        "process_start_time_seconds",
+        "process_max_fds",
+        "process_virtual_memory_max_bytes",
+    ] {
+        let (ours, go) = both(name);
+        assert_eq!(ours, go, "{name}");
+    }
+    // These move while node_exporter serves the scrape: close, not equal.
+    let (ours, go) = both("process_resident_memory_bytes");
+    assert!(
+        (ours - go).abs() < 4.0 * 1024.0 * 1024.0,
+        "rss {ours} vs {go}"
+    );
+    let (ours, go) = both("process_virtual_memory_bytes");
+    assert!(
+        (ours - go).abs() < 64.0 * 1024.0 * 1024.0,
+        "vsize {ours} vs {go}"
+    );
+    let (ours, go) = both("process_open_fds");
+    assert!((ours - go).abs() <= 3.0, "fds {ours} vs {go}");
+    let (ours, go) = both("process_cpu_seconds_total");
+    assert!(ours >= go && ours - go < 1.0, "cpu {ours} vs {go}");
+    for name in ["process_cpu_seconds_total", "process_open_fds"] {
+        assert_eq!(
+            app.metadata[name].kind,
+            parse(Format::Text, &body)
+                .unwrap()
+                .iter()
+                .find(|s| s.family.name == name)
+                .unwrap()
+                .family
+                .metadata
+                .kind
+        );
+    }
 }

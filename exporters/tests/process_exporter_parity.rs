@@ -76,7 +76,7 @@ fn process_collector_matches_process_exporter() {
          (apt-get install -y prometheus-process-exporter)"
     );
     let arg = format!("{}.{}", 4000 + std::process::id() % 1000, 75);
-    let _child = Guard(
+    let child = Guard(
         Command::new("sleep")
             .arg(&arg)
             .stdin(Stdio::null())
@@ -85,6 +85,29 @@ fn process_collector_matches_process_exporter() {
             .spawn()
             .unwrap(),
     );
+    // Both exporters count from when they first see the process; wait until
+    // the child is asleep and its counters are still, so that neither sees
+    // it move.
+    let pid = child.0.id();
+    let counters = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(')').map(|(_, r)| r.to_string()))
+    };
+    let settle = Instant::now() + Duration::from_secs(10);
+    loop {
+        let a = counters();
+        std::thread::sleep(Duration::from_millis(100));
+        let b = counters();
+        if a.is_some()
+            && a == b
+            && b.as_deref()
+                .is_some_and(|r| r.trim_start().starts_with('S'))
+        {
+            break;
+        }
+        assert!(Instant::now() < settle, "the child never settled");
+    }
     let cmdline = format!("^sleep {}$", regex::escape(&arg));
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("process-exporter.yml");

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
+use warden_rules::promql::{Engine, EngineOptions, Value as PromValue};
 use warden_rules::trend::{TrendConfig, parse_csv, replay};
+use warden_tsdb::{Labels, Matcher, Querier, QueryError, Sample, Series};
 
 const STEP_S: f64 = 60.0;
 const TTL_CHECK_HOURS: [f64; 4] = [1.0, 2.0, 4.0, 8.0];
@@ -93,6 +95,8 @@ struct Score {
     cleared_after: Option<f64>,
     ttl_errors: Vec<f64>,
     ttl_missing: usize,
+    /// Check points (hours after a segment start) without an estimate.
+    ttl_missing_at: Vec<f64>,
 }
 
 fn score(truth: &Truth, evals: &[Eval]) -> Score {
@@ -107,6 +111,7 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
     let (mut missed, mut delay, mut resolved) = (false, None, None);
     let mut cleared_after = None;
     let (mut ttl_errors, mut ttl_missing) = (Vec::new(), 0);
+    let mut ttl_missing_at = Vec::new();
     if truth.leak {
         let start = truth.leak_start.expect("leak_start_s for a leak");
         let end = truth.leak_end.unwrap_or(f64::INFINITY);
@@ -138,7 +143,10 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
                     let truth_ttl = seg.oom_at - at;
                     match e.ttl {
                         Some(est) => ttl_errors.push((est - truth_ttl) / truth_ttl),
-                        None => ttl_missing += 1,
+                        None => {
+                            ttl_missing += 1;
+                            ttl_missing_at.push(h);
+                        }
                     }
                 }
             }
@@ -154,6 +162,7 @@ fn score(truth: &Truth, evals: &[Eval]) -> Score {
         cleared_after,
         ttl_errors,
         ttl_missing,
+        ttl_missing_at,
     }
 }
 
@@ -264,6 +273,13 @@ fn report(title: &str, truths: &[Truth], scores: &[Score]) -> Totals {
             errs.map_or("-".into(), |e| format!("{:.0}%", 100.0 * e)),
             s.ttl_missing,
         );
+        if tr.must_detect && !s.ttl_missing_at.is_empty() {
+            let at: Vec<String> = s.ttl_missing_at.iter().map(|h| format!("+{h}h")).collect();
+            println!(
+                "    no time-to-limit estimate at segment start {}",
+                at.join(", ")
+            );
+        }
     }
     t.median_delay = median(delays);
     t.ttl_points = all_err.len();
@@ -333,10 +349,30 @@ fn warden_gets_every_public_scenario_right() {
     );
 }
 
-#[test]
-fn heldout_scenarios_are_scored() {
-    let t = run_warden("data-heldout");
+/// The held-out sets (`tests/leak-scenarios/heldout.py`): same generator,
+/// other seeds and parameters, and leaks that stop. Set 1 was first scored
+/// when the detector passed the public set; set 2 was generated after the
+/// tuning was frozen. Both are kept as regression guards.
+fn assert_heldout(sub: &str) {
+    let t = run_warden(sub);
     assert_eq!(t.no_leak + t.must_detect, 14);
+    assert_eq!(t.false_alarms, 0, "false alarms");
+    assert_eq!(t.early_alarms, 0, "alarms before a leak started");
+    assert_eq!(t.misses, 0, "missed leaks");
+    assert_eq!(
+        t.unresolved, 0,
+        "leaks still reported 1 h after they stopped"
+    );
+}
+
+#[test]
+fn heldout_set_1_is_right() {
+    assert_heldout("data-heldout");
+}
+
+#[test]
+fn heldout_set_2_is_right() {
+    assert_heldout("data-heldout2");
 }
 
 /// Prometheus's `linearRegression` (promql/functions.go): least squares with
@@ -419,8 +455,117 @@ fn baseline_evals(
     out
 }
 
+/// One scenario's series as a store: `rss{scenario="…"}`.
+struct ScenarioStore {
+    series: Series,
+}
+
+impl ScenarioStore {
+    fn new(name: &str, rows: &[(f64, f64)]) -> ScenarioStore {
+        let labels = Labels::from_pairs([("__name__", "rss"), ("scenario", name)]).expect("labels");
+        let samples = rows
+            .iter()
+            .map(|&(t, v)| Sample {
+                t: (t * 1000.0).round() as i64,
+                v,
+            })
+            .collect();
+        ScenarioStore {
+            series: Series { labels, samples },
+        }
+    }
+}
+
+impl Querier for ScenarioStore {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+    ) -> Result<Vec<Series>, QueryError> {
+        let labels = &self.series.labels;
+        if !matchers
+            .iter()
+            .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+        {
+            return Ok(Vec::new());
+        }
+        let samples: Vec<Sample> = self
+            .series
+            .samples
+            .iter()
+            .copied()
+            .filter(|s| s.t >= min_t && s.t <= max_t)
+            .collect();
+        if samples.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Series {
+            labels: labels.clone(),
+            samples,
+        }])
+    }
+
+    fn label_names(&self, _: &[Matcher], _: i64, _: i64) -> Result<Vec<String>, QueryError> {
+        Ok(Vec::new())
+    }
+
+    fn label_values(
+        &self,
+        _: &str,
+        _: &[Matcher],
+        _: i64,
+        _: i64,
+    ) -> Result<Vec<String>, QueryError> {
+        Ok(Vec::new())
+    }
+}
+
+/// An alerting rule `expr` with `for: for_s`, evaluated every `STEP_S` by
+/// warden's PromQL engine (a range query is the rule's instant queries at
+/// each step), then Prometheus's `for:` state machine.
+fn engine_evals(store: &ScenarioStore, expr: &str, for_s: f64) -> Vec<Eval> {
+    let samples = &store.series.samples;
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return Vec::new();
+    };
+    let step_ms = (STEP_S * 1000.0) as i64;
+    let engine = Engine::new(EngineOptions::default());
+    let out = engine
+        .range(store, expr, first.t, last.t, step_ms)
+        .unwrap_or_else(|e| panic!("{expr}: {e}"));
+    let holds: std::collections::HashSet<i64> = match out.value {
+        PromValue::Matrix(series) => series
+            .iter()
+            .flat_map(|s| s.samples.iter().map(|x| x.t))
+            .collect(),
+        other => panic!("{expr}: expected a matrix, got {other:?}"),
+    };
+    let mut evals = Vec::new();
+    let mut active_at: Option<i64> = None;
+    let mut now = first.t;
+    while now <= last.t {
+        if holds.contains(&now) {
+            active_at.get_or_insert(now);
+        } else {
+            active_at = None;
+        }
+        evals.push(Eval {
+            t: now as f64 / 1000.0,
+            fired: active_at.is_some_and(|a| (now - a) as f64 >= for_s * 1000.0),
+            ttl: None,
+        });
+        now += step_ms;
+    }
+    evals
+}
+
+/// A baseline rule on every public scenario: through warden's PromQL
+/// engine, and through the reimplementation of Prometheus's least squares
+/// above; the two must fire at exactly the same evaluations.
 fn run_baseline(
     title: &str,
+    expr: impl Fn(f64) -> String,
     range_s: f64,
     for_s: f64,
     cond: impl Fn(f64, f64, f64) -> bool,
@@ -431,32 +576,108 @@ fn run_baseline(
         .iter()
         .map(|tr| {
             let rows = load_rows(&dir, tr);
-            let evals = baseline_evals(&rows, range_s, for_s, |slope, at_now| {
+            let store = ScenarioStore::new(&tr.name, &rows);
+            let by_engine = engine_evals(&store, &expr(tr.limit), for_s);
+            let by_hand = baseline_evals(&rows, range_s, for_s, |slope, at_now| {
                 cond(slope, at_now, tr.limit)
             });
-            score(tr, &evals)
+            assert_eq!(by_engine.len(), by_hand.len(), "{}", tr.name);
+            for (a, b) in by_engine.iter().zip(&by_hand) {
+                assert_eq!(
+                    a.fired, b.fired,
+                    "{} at t={}: engine vs least squares",
+                    tr.name, a.t
+                );
+            }
+            score(tr, &by_engine)
         })
         .collect();
     report(title, &truths, &scores)
 }
 
-/// The PromQL rules warden is compared with, computed exactly as Prometheus
-/// computes `deriv` and `predict_linear`. Their scores are those quoted in
-/// the scenario set's brief; asserting them checks this reimplementation.
+/// The PromQL rules warden is compared with, run through warden's engine.
+/// Their scores are those quoted in the scenario set's brief.
 #[test]
 fn baseline_rules_score_as_published() {
     let deriv = run_baseline(
         "baseline: deriv(rss[30m]) > 1MB/min for 15m",
+        |_| "deriv(rss[30m]) > 1e6 / 60".to_string(),
         1800.0,
         900.0,
         |slope, _, _| slope > 1e6 / 60.0,
     );
     let predict = run_baseline(
         "baseline: predict_linear(rss[1h], 4*3600) > limit for 10m",
+        |limit| format!("predict_linear(rss[1h], 4*3600) > {limit}"),
         3600.0,
         600.0,
         |slope, at_now, limit| at_now + slope * 4.0 * 3600.0 > limit,
     );
     assert_eq!((deriv.false_alarms, deriv.misses), (9, 3));
     assert_eq!((predict.false_alarms, predict.misses), (5, 6));
+}
+
+/// A real process: `memhog_demo/curve.tsv` is RSS read from /proc of a
+/// memhog run (warm-up of 300 MB over 45 min, a 400 MB GC sawtooth every
+/// ~5 min whose floor rises 1 MB/min from 1 h, +100 MB step at 4 h; 6 h
+/// played 72× faster and sampled every ~7 s of pattern time). The leak must
+/// be found after 1 h, never before, with its rate.
+#[test]
+fn real_memhog_trace_is_found_after_its_leak_starts() {
+    let text = std::fs::read_to_string(scenarios_dir("memhog_demo/curve.tsv")).expect("curve.tsv");
+    let rows: Vec<(f64, f64)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<f64> = l.split('\t').map(|x| x.parse().expect("number")).collect();
+            (f[0], f[2])
+        })
+        .collect();
+    let rs = replay(
+        &rows,
+        1.5e9,
+        Duration::from_secs(60),
+        TrendConfig::default(),
+    );
+    let first = rs.iter().find(|r| r.suspected).expect("the leak is found");
+    println!(
+        "memhog: first flagged at {:.2} h, rate {:.2} MB/min, time to limit {:.1} h",
+        first.t / 3600.0,
+        first.growth_bytes_per_second.unwrap_or(f64::NAN) * 60.0 / 1e6,
+        first.time_to_limit_seconds.unwrap_or(f64::NAN) / 3600.0
+    );
+    assert!(first.t > 3600.0, "flagged before the leak started");
+    let rates: Vec<f64> = rs
+        .iter()
+        .filter(|r| r.suspected && r.status == warden_rules::trend::Status::Leak)
+        .filter_map(|r| r.growth_bytes_per_second)
+        .collect();
+    let med = median(rates).expect("rates while flagged");
+    assert!((med / 16_667.0 - 1.0).abs() < 0.25, "median rate {med}");
+}
+
+/// The public scenarios scraped every 60 s instead of 15 s (every fourth
+/// row): coarser sampling makes the floor noisier and aliases more of the
+/// sawtooth, which must cost delay, never a false alarm.
+#[test]
+fn public_scenarios_at_60s_scrape_interval() {
+    let dir = scenarios_dir("data");
+    let truths = load_truths(&dir);
+    let scores: Vec<Score> = truths
+        .iter()
+        .map(|tr| {
+            let rows: Vec<(f64, f64)> = load_rows(&dir, tr)
+                .into_iter()
+                .filter(|r| (r.0 as i64) % 60 == 0)
+                .collect();
+            score(tr, &warden_evals(&rows, tr.limit))
+        })
+        .collect();
+    let t = report(
+        "warden, public scenarios sampled every 60 s",
+        &truths,
+        &scores,
+    );
+    assert_eq!(t.false_alarms, 0, "false alarms");
+    assert_eq!(t.early_alarms, 0, "alarms before a leak started");
 }

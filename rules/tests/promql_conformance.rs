@@ -36,10 +36,20 @@ fn upstream_suite_does_not_regress() {
         quiet: !verbose,
     };
     println!("{}", report.render(&opts));
+    if std::env::var_os("PROMQLTEST_MARKDOWN").is_some() {
+        println!("{}", report.markdown_table());
+    }
 
-    // Every file of the suite must parse: a parse error is a runner bug.
+    // Every file of the suite must parse (a parse error is a runner bug),
+    // and every `eval` command must come out as exactly one case.
     for f in &report.files {
         assert!(f.error.is_none(), "{}: {:?}", f.path.display(), f.error);
+        let src = std::fs::read_to_string(&f.path).expect("suite file");
+        let evals = src
+            .lines()
+            .filter(|l| l.trim_start().to_lowercase().starts_with("eval"))
+            .count();
+        assert_eq!(f.cases.len(), evals, "{}: cases lost", f.path.display());
     }
 
     let baseline_text = std::fs::read_to_string(dir.join("baseline.txt")).expect("baseline.txt");

@@ -3,9 +3,14 @@
 parameters, and one kind gen.py lacks (a leak that stops). The detector is
 not tuned on these; they check that it did not learn the public set by heart.
 
-    python3 heldout.py                 # writes ./data-heldout
+    python3 heldout.py                 # writes ./data-heldout   (set 1)
+    python3 heldout.py --set2          # writes ./data-heldout2  (set 2)
+
+Set 1 was scored once the detector passed the public set; set 2 was made
+(new seeds, new parameters) only after the detector's tuning was frozen.
 """
 import os
+import sys
 
 import numpy as np
 
@@ -78,5 +83,65 @@ HELDOUT = [
          leak_start=1 * H, leak_end=5 * H),
 ]
 
+HELDOUT2 = [
+    # ---- no leak
+    spec("h2_saw_300mb_7min", "gc_sawtooth", 12, 3101, 4 * GiB,
+         "1 GB + 300 MB sawtooth every ~7 min, bursts.",
+         base=1000 * MB, amp=300 * MB, period=420, noise=3 * MB, burst_per_h=2),
+    spec("h2_gc_30mb_40s", "gc_sawtooth", 8, 3102, 512 * MiB,
+         "200 MB + 30 MB sawtooth every ~40 s.",
+         base=200 * MB, amp=30 * MB, period=40, noise=0.5 * MB),
+    spec("h2_flat_bursts", "flat", 12, 3103, 2 * GiB,
+         "500 MB with ~5 bursts/h of 50-150 MB.",
+         base=500 * MB, noise=2 * MB, burst_per_h=5, burst=(50 * MB, 150 * MB)),
+    spec("h2_warmup_exp_75m", "warmup", 8, 3104, 2 * GiB,
+         "120 -> 700 MB, 95 % at 75 min, 120 MB / 4 min sawtooth.",
+         start=120 * MB, plateau=700 * MB, w95=75 * MIN, shape="exp", amp=120 * MB, period=240,
+         noise=2 * MB),
+    spec("h2_warmup_log_60m", "warmup", 8, 3105, 1 * GiB,
+         "40 -> 350 MB, log warm-up over 60 min, 50 MB / 45 s sawtooth.",
+         start=40 * MB, plateau=350 * MB, w95=60 * MIN, shape="log", amp=50 * MB, period=45,
+         noise=1 * MB),
+    spec("h2_deploy_restart", "deploy_step", 10, 3106, 2 * GiB,
+         "Restart at 2 h into a version 250 MB higher after a 45 min warm-up.",
+         base=500 * MB, step=250 * MB, at=2 * H, amp=100 * MB, period=150, noise=2 * MB,
+         restart=True, w95=45 * MIN, start=80 * MB, gap=30),
+    spec("h2_crash_loop", "restart", 6, 3107, 1 * GiB,
+         "Crash loop: restarts every ~8 min for 90 min, then stable.",
+         start=60 * MB, plateau=300 * MB, w95=15 * MIN,
+         restarts=[2 * H + k * 8 * MIN for k in range(11)], amp=40 * MB, period=50, noise=1 * MB),
+    spec("h2_daily_wave", "daily_wave", 24, 3108, 4 * GiB,
+         "+-250 MB daily wave around 1.4 GB.",
+         base=1400 * MB, wave=250 * MB, amp=180 * MB, period=200, noise=3 * MB, phase_h=8.0),
+    # ---- leak
+    spec("h2_leak_1_2mb_min_saw300", "linear_leak", 12, 3201, 2 * GiB,
+         "1.2 MB/min under a 300 MB / 7 min sawtooth, 500 MB base.",
+         base=500 * MB, rate=1.2 * MB / MIN, amp=300 * MB, period=420, noise=2 * MB),
+    spec("h2_leak_1_5mb_min_saw150_60s", "linear_leak", 8, 3202, int(1.5 * GiB),
+         "1.5 MB/min under a 150 MB / 60 s sawtooth, 350 MB base, bursts.",
+         base=350 * MB, rate=1.5 * MB / MIN, amp=150 * MB, period=60, noise=1 * MB,
+         burst_per_h=1),
+    spec("h2_slow_leak_12mb_h", "slow_leak", 24, 3203, 768 * MiB,
+         "12 MB/h at 400 MB with 15 MB ripple.",
+         base=400 * MB, rate=12 * MB / H, amp=15 * MB, period=75, noise=1 * MB),
+    spec("h2_delayed_leak_3h", "delayed_leak", 12, 3204, int(1.5 * GiB),
+         "Healthy 3 h after a 40 min warm-up, then 0.8 MB/min under 80 MB sawtooth.",
+         base=500 * MB, rate=0.8 * MB / MIN, amp=80 * MB, period=100, noise=1 * MB,
+         leak_start=3 * H, warmup=(80 * MB, 40 * MIN)),
+    spec("h2_leak_restarts_oom", "leak_restarts", 12, 3205, 1 * GiB,
+         "4 MB/min leak, OOM-killed at the limit.",
+         start=50 * MB, plateau=300 * MB, w95=12 * MIN, rate=4 * MB / MIN, amp=50 * MB,
+         period=80, noise=1 * MB, oom=True),
+    spec("h2_leak_stops", "leak_stop", 10, 3206, 1 * GiB,
+         "2 MB/min from 2 h to 4 h under a 60 MB sawtooth, then fixed.",
+         base=350 * MB, rate=2 * MB / MIN, amp=60 * MB, period=90, noise=1 * MB,
+         leak_start=2 * H, leak_end=4 * H),
+]
+
 if __name__ == "__main__":
-    gen.main(HELDOUT, KINDS, default_out=os.path.join(os.path.dirname(__file__) or ".", "data-heldout"))
+    here = os.path.dirname(__file__) or "."
+    if "--set2" in sys.argv:
+        sys.argv.remove("--set2")
+        gen.main(HELDOUT2, KINDS, default_out=os.path.join(here, "data-heldout2"))
+    else:
+        gen.main(HELDOUT, KINDS, default_out=os.path.join(here, "data-heldout"))

@@ -16,24 +16,6 @@ mod workload;
 const SERIES: u64 = 10_000;
 const SCRAPES: i64 = 360;
 
-/// CPU seconds this process used so far (user + system, all threads), from
-/// /proc; the machine may be shared, so wall-clock rates alone mislead.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are 14 and 15.
-    let rest = stat.rsplit(')').next().unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 /// Samples per wall-clock second and per CPU second.
 fn run(db: &Db) -> (f64, f64) {
     let labels: Vec<Labels> = (0..SERIES).map(workload::labels).collect();
@@ -44,7 +26,7 @@ fn run(db: &Db) -> (f64, f64) {
         .map(|k| workload::start(*k, &mut rng))
         .collect();
     let start = Instant::now();
-    let cpu0 = cpu_seconds();
+    let cpu0 = workload::cpu_seconds();
     for s in 0..SCRAPES {
         let t = 1_700_000_000_000 + s * workload::STEP_MS;
         let mut app = db.appender();
@@ -61,7 +43,7 @@ fn run(db: &Db) -> (f64, f64) {
     let n = SERIES as f64 * SCRAPES as f64;
     (
         n / start.elapsed().as_secs_f64(),
-        n / (cpu_seconds() - cpu0).max(0.01),
+        n / (workload::cpu_seconds() - cpu0).max(0.01),
     )
 }
 

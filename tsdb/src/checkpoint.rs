@@ -15,9 +15,6 @@ use crate::head::Head;
 use crate::record::{self, Record};
 use crate::wal::{checkpoint_name, sync_dir};
 
-/// Series per series record in a checkpoint.
-const SERIES_PER_RECORD: usize = 1000;
-
 /// Flush the encode buffer to the file past this size.
 const FLUSH_AT: usize = 1 << 20;
 
@@ -31,9 +28,9 @@ pub fn write(wal_dir: &Path, seq: u64, head: &Head) -> io::Result<(PathBuf, u64)
     let mut buf = Vec::with_capacity(FLUSH_AT + (64 << 10));
     let mut size = 0u64;
 
-    let metadata = head.metadata();
-    if !metadata.is_empty() {
-        record::encode(&mut buf, &Record::Metadata(metadata));
+    let sized = |m: &(String, _)| record::metadata_bytes(&m.0, &m.1);
+    for run in record::split_by_size(head.metadata(), sized) {
+        record::encode(&mut buf, &Record::Metadata(run));
     }
     // Only series whose record is in the WAL matter: the others belong to an
     // uncommitted batch, whose commit will log them in a later segment.
@@ -42,10 +39,10 @@ pub fn write(wal_dir: &Path, seq: u64, head: &Head) -> io::Result<(PathBuf, u64)
         .into_iter()
         .filter(|s| s.is_logged())
         .collect();
-    for group in series.chunks(SERIES_PER_RECORD) {
+    for group in record::split_by_size(series, |s| record::labels_bytes(&s.labels)) {
         let list = group.iter().map(|s| (s.id, s.labels.clone())).collect();
         record::encode(&mut buf, &Record::Series(list));
-        for s in group {
+        for s in &group {
             let data = s.data();
             for bytes in data.chunk_bytes() {
                 let rec = Record::Chunk {

@@ -211,8 +211,13 @@ impl ChunkAppender {
     }
 
     /// Appends a sample. The caller keeps timestamps increasing and checks
-    /// [`must_cut`](Self::must_cut) first.
+    /// [`must_cut`](Self::must_cut) first; the 2-byte count caps a chunk at
+    /// 65535 samples, and appends past that are ignored rather than
+    /// corrupting the header.
     pub fn append(&mut self, t: i64, v: u64) {
+        if self.count == u16::MAX {
+            return;
+        }
         match self.count {
             0 => {
                 write_uvarint(&mut self.w, zigzag(t));

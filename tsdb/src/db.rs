@@ -25,10 +25,13 @@ use crate::wal::{self, ReadEnd, Wal, WalStats};
 /// that never commits cannot grow memory without bound.
 pub const MAX_BATCH_SAMPLES: usize = 1 << 20;
 
-/// A checkpoint is written at least this often (when `maintain` runs).
+/// A checkpoint is considered this often (when `maintain` runs) ...
 const CHECKPOINT_EVERY_MS: i64 = 60 * 60 * 1000;
 
-/// ... or as soon as the segments exceed this many times the segment size.
+/// ... or as soon as the segments exceed this many times the segment size,
+/// provided (in both cases) the segments hold at least half as many bytes
+/// as the last checkpoint: a checkpoint rewrites the whole head, so this
+/// bounds the bytes checkpoints write at about twice the WAL's own.
 const CHECKPOINT_SEGMENTS: u64 = 3;
 
 /// When durable a commit is.
@@ -158,8 +161,15 @@ impl Syncer {
                         return;
                     }
                     drop(g);
-                    let mut wal = lock(&durable.wal);
-                    if let Err(e) = wal.sync(&durable.stats) {
+                    // The fsync runs on a second handle outside the WAL lock,
+                    // so commits are not held up while the disk catches up.
+                    let handle = lock(&durable.wal).take_sync_handle();
+                    let synced = handle.and_then(|h| match h {
+                        Some(file) => wal::sync_handle(&file, &durable.stats),
+                        None => Ok(()),
+                    });
+                    if let Err(e) = synced {
+                        lock(&durable.wal).mark_dirty();
                         tracing::error!(error = %e, "WAL fsync failed");
                     }
                 }
@@ -221,7 +231,7 @@ impl Db {
             Err(fs::TryLockError::WouldBlock) => return Err(DbError::Locked { path: lock_path }),
             Err(fs::TryLockError::Error(e)) => return Err(io_err("locking", &lock_path)(e)),
         }
-        let head = Head::new(duration_ms(opts.retention));
+        let head = Head::new();
         let listing = wal::list(&wal_dir).map_err(io_err("listing", &wal_dir))?;
         for tmp in &listing.temporary {
             fs::remove_file(tmp).map_err(io_err("removing", tmp))?;
@@ -282,12 +292,8 @@ impl Db {
                 "WAL replay skipped data whose series record was lost"
             );
         }
-        // Nothing older than the retention window before the newest sample
-        // can ever be needed; `maintain` applies the wall-clock rule later.
-        let newest = head.min_valid_t();
-        if newest > i64::MIN {
-            head.truncate_before(newest);
-        }
+        // Retention is left to the first `maintain`, which knows the time:
+        // the WAL and checkpoint held only retained data when last maintained.
         let next = last_seq.map_or(0, |s| s + 1);
         let wal = Wal::create(
             &wal_dir,
@@ -333,7 +339,7 @@ impl Db {
     /// A store without WAL, for tests and tools: nothing touches the disk.
     pub fn in_memory(opts: DbOptions) -> Db {
         Db {
-            head: Head::new(duration_ms(opts.retention)),
+            head: Head::new(),
             durable: None,
             syncer: None,
             opts,
@@ -391,18 +397,21 @@ impl Db {
             return Ok(());
         };
         let last = *m.last_checkpoint_ms.get_or_insert(now_ms);
-        let (segments, limit, disk) = {
+        let (segments, limit, disk, last_size) = {
             let wal = lock(&durable.wal);
             (
                 wal.segment_bytes_on_disk(),
                 wal.segment_limit(),
                 wal.disk_bytes(),
+                wal.checkpoint_bytes(),
             )
         };
         let over_size = self.opts.max_bytes.is_some_and(|max| disk > max);
-        let due = segments >= CHECKPOINT_SEGMENTS.saturating_mul(limit)
-            || now_ms.saturating_sub(last) >= CHECKPOINT_EVERY_MS
-            || over_size;
+        let worth_it = segments >= last_size / 2;
+        let due = over_size
+            || (worth_it
+                && (segments >= CHECKPOINT_SEGMENTS.saturating_mul(limit)
+                    || now_ms.saturating_sub(last) >= CHECKPOINT_EVERY_MS));
         if !due {
             return Ok(());
         }
@@ -512,6 +521,37 @@ impl Db {
         out
     }
 
+    /// Values of label `name` (sorted) that some series with data in
+    /// `[min_t, max_t]` carries; with `first_only`, stops at the first.
+    fn values_with_data(
+        &self,
+        name: &str,
+        min_t: i64,
+        max_t: i64,
+        first_only: bool,
+    ) -> Vec<String> {
+        let lists: Vec<(String, Vec<u64>)> = self.head.with_index(|ix| {
+            ix.values(name)
+                .map(|(v, ids)| (v.to_string(), ids.clone()))
+                .collect()
+        });
+        let mut out = Vec::new();
+        for (value, ids) in lists {
+            let live = ids.iter().any(|&id| {
+                self.head
+                    .get(id)
+                    .is_some_and(|s| s.data().overlaps(min_t, max_t))
+            });
+            if live {
+                out.push(value);
+                if first_only {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
     /// Label sets of the selected series that have data in range.
     fn labels_in(
         &self,
@@ -562,6 +602,17 @@ impl Querier for Db {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
+        if matchers.is_empty() {
+            // From the index: a name counts once one of its series has data
+            // in range, so most names cost one series check.
+            let names: Vec<String> = self
+                .head
+                .with_index(|ix| ix.names().map(str::to_string).collect());
+            return Ok(names
+                .into_iter()
+                .filter(|n| !self.values_with_data(n, min_t, max_t, true).is_empty())
+                .collect());
+        }
         let mut names: Vec<String> = Vec::new();
         for labels in self.labels_in(matchers, min_t, max_t)? {
             names.extend(labels.iter().map(|l| l.name.clone()));
@@ -582,6 +633,9 @@ impl Querier for Db {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
+        if matchers.is_empty() {
+            return Ok(self.values_with_data(name, min_t, max_t, false));
+        }
         let mut values: Vec<String> = self
             .labels_in(matchers, min_t, max_t)?
             .iter()
@@ -630,15 +684,16 @@ impl DbAppender<'_> {
         metadata: &[(String, MetricMetadata)],
     ) -> Vec<u8> {
         let mut buf = Vec::with_capacity(64 + self.samples.len() * 14);
-        if !new_series.is_empty() {
-            let list = new_series
-                .iter()
-                .map(|s| (s.id, s.labels.clone()))
-                .collect();
-            record::encode(&mut buf, &Record::Series(list));
+        let series: Vec<(u64, Labels)> = new_series
+            .iter()
+            .map(|s| (s.id, s.labels.clone()))
+            .collect();
+        for run in record::split_by_size(series, |s| record::labels_bytes(&s.1)) {
+            record::encode(&mut buf, &Record::Series(run));
         }
-        if !metadata.is_empty() {
-            record::encode(&mut buf, &Record::Metadata(metadata.to_vec()));
+        let sized = |m: &(String, MetricMetadata)| record::metadata_bytes(&m.0, &m.1);
+        for run in record::split_by_size(metadata.to_vec(), sized) {
+            record::encode(&mut buf, &Record::Metadata(run));
         }
         for part in self.samples.chunks(SAMPLES_PER_RECORD) {
             let list = part
@@ -665,6 +720,17 @@ impl Appender for DbAppender<'_> {
         if self.samples.len() >= MAX_BATCH_SAMPLES {
             return Err(AppendError::Storage(format!(
                 "batch holds {MAX_BATCH_SAMPLES} samples; commit before appending more"
+            )));
+        }
+        if labels.is_empty() {
+            // As Prometheus: a series needs at least one label to be found again.
+            return Err(AppendError::Storage("empty label set".into()));
+        }
+        if record::labels_bytes(labels) > record::MAX_ITEM_BYTES {
+            return Err(AppendError::Storage(format!(
+                "label set of {} bytes exceeds the {} byte limit",
+                record::labels_bytes(labels),
+                record::MAX_ITEM_BYTES
             )));
         }
         let (series, _) = self.db.head.get_or_create(labels);
@@ -697,6 +763,11 @@ impl Appender for DbAppender<'_> {
     }
 
     fn set_metadata(&mut self, metric: &str, metadata: MetricMetadata) {
+        let size = record::metadata_bytes(metric, &metadata);
+        if size > record::MAX_ITEM_BYTES {
+            tracing::warn!(metric, size, "metadata too large; not stored");
+            return;
+        }
         if let Some(m) = self.metadata.iter_mut().find(|(n, _)| n == metric) {
             m.1 = metadata;
         } else if self.metadata.len() < MAX_BATCH_SAMPLES {

@@ -335,25 +335,30 @@ pub struct Head {
     index: RwLock<Index>,
     metadata: RwLock<BTreeMap<String, MetricMetadata>>,
     next_id: AtomicU64,
-    /// Samples older than this are out of bounds (set by retention).
+    /// Samples older than this are out of bounds (set by retention). Only
+    /// the wall-clock cutoff counts: bounding by the newest sample seen would
+    /// let one far-future timestamp make every other sample out of bounds.
     min_valid_t: AtomicI64,
-    /// Newest timestamp seen, for the retention window's upper end.
-    max_t: AtomicI64,
-    retention_ms: i64,
     hasher: fn(&Labels) -> u64,
     /// Counters for the store's own metrics.
     pub counters: HeadCounters,
 }
 
+impl Default for Head {
+    fn default() -> Self {
+        Head::new()
+    }
+}
+
 impl Head {
-    /// An empty head keeping `retention_ms` of data.
-    pub fn new(retention_ms: i64) -> Head {
-        Head::with_hasher(retention_ms, Labels::stable_hash)
+    /// An empty head.
+    pub fn new() -> Head {
+        Head::with_hasher(Labels::stable_hash)
     }
 
     /// An empty head with a custom label hash: a test hook to force
     /// collisions.
-    pub(crate) fn with_hasher(retention_ms: i64, hasher: fn(&Labels) -> u64) -> Head {
+    pub(crate) fn with_hasher(hasher: fn(&Labels) -> u64) -> Head {
         Head {
             by_hash: (0..STRIPES).map(|_| RwLock::default()).collect(),
             by_id: (0..STRIPES).map(|_| RwLock::default()).collect(),
@@ -361,8 +366,6 @@ impl Head {
             metadata: RwLock::default(),
             next_id: AtomicU64::new(1),
             min_valid_t: AtomicI64::new(i64::MIN),
-            max_t: AtomicI64::new(i64::MIN),
-            retention_ms,
             hasher,
             counters: HeadCounters::default(),
         }
@@ -485,11 +488,7 @@ impl Head {
 
     /// Oldest timestamp still accepted.
     pub fn min_valid_t(&self) -> i64 {
-        let by_max = self
-            .max_t
-            .load(Ordering::Relaxed)
-            .saturating_sub(self.retention_ms);
-        self.min_valid_t.load(Ordering::Relaxed).max(by_max)
+        self.min_valid_t.load(Ordering::Relaxed)
     }
 
     /// Stores a committed sample; a refusal (lost race with another
@@ -505,7 +504,6 @@ impl Head {
             .fetch_add(after as i64 - before as i64, Ordering::Relaxed);
         match &result {
             Ok(Added::Stored) => {
-                self.max_t.fetch_max(t, Ordering::Relaxed);
                 if count {
                     self.counters.appended.fetch_add(1, Ordering::Relaxed);
                 }
@@ -519,7 +517,6 @@ impl Head {
 
     /// Adds a chunk loaded from a checkpoint.
     pub fn apply_chunk(&self, s: &MemSeries, chunk: Chunk) -> Result<(), AppendError> {
-        let max_t = chunk.max_t();
         let mut d = s.data();
         let before = d.chunk_count();
         d.push_chunk(chunk)?;
@@ -528,7 +525,6 @@ impl Head {
         self.counters
             .chunks
             .fetch_add(after as i64 - before as i64, Ordering::Relaxed);
-        self.max_t.fetch_max(max_t, Ordering::Relaxed);
         Ok(())
     }
 
@@ -617,7 +613,7 @@ mod tests {
 
     #[test]
     fn hash_collisions_keep_series_apart() {
-        let head = Head::with_hasher(i64::MAX, |_| 42);
+        let head = Head::with_hasher(|_| 42);
         let (a, new_a) = head.get_or_create(&l("a"));
         let (b, new_b) = head.get_or_create(&l("b"));
         let (c, new_c) = head.get_or_create(&l("c"));

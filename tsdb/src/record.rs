@@ -17,6 +17,47 @@ pub const MAX_PAYLOAD: usize = 16 << 20;
 /// Samples per samples record, which keeps records far below [`MAX_PAYLOAD`].
 pub const SAMPLES_PER_RECORD: usize = 20_000;
 
+/// Writers start a new series or metadata record past this many bytes.
+pub const SPLIT_BYTES: usize = 1 << 20;
+
+/// Largest label set or metadata entry accepted (names and values), so
+/// that split records stay far below [`MAX_PAYLOAD`].
+pub const MAX_ITEM_BYTES: usize = 1 << 20;
+
+/// Encoded size of a label set, near enough for splitting.
+pub fn labels_bytes(labels: &Labels) -> usize {
+    labels
+        .iter()
+        .map(|l| l.name.len() + l.value.len() + 20)
+        .sum::<usize>()
+        + 20
+}
+
+/// Encoded size of a metadata entry, near enough for splitting.
+pub fn metadata_bytes(name: &str, m: &MetricMetadata) -> usize {
+    name.len() + m.help.len() + m.unit.len() + 32
+}
+
+/// Splits `items` into runs whose summed `size` stays near [`SPLIT_BYTES`].
+pub fn split_by_size<T>(items: Vec<T>, size: impl Fn(&T) -> usize) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut run = Vec::new();
+    let mut bytes = 0;
+    for item in items {
+        let n = size(&item);
+        if !run.is_empty() && bytes + n > SPLIT_BYTES {
+            out.push(std::mem::take(&mut run));
+            bytes = 0;
+        }
+        bytes += n;
+        run.push(item);
+    }
+    if !run.is_empty() {
+        out.push(run);
+    }
+    out
+}
+
 const T_SERIES: u8 = 1;
 const T_SAMPLES: u8 = 2;
 const T_METADATA: u8 = 3;
@@ -329,6 +370,14 @@ mod tests {
             at += n;
         }
         assert_eq!(at, buf.len());
+    }
+
+    #[test]
+    fn splitting_keeps_runs_near_the_limit() {
+        let runs = split_by_size(vec![SPLIT_BYTES / 2; 5], |n| *n);
+        assert_eq!(runs.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 1]);
+        assert!(split_by_size(Vec::<usize>::new(), |n| *n).is_empty());
+        assert_eq!(split_by_size(vec![SPLIT_BYTES * 3], |n| *n).len(), 1);
     }
 
     #[test]

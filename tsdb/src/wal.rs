@@ -227,6 +227,24 @@ impl Wal {
         Ok(())
     }
 
+    /// For a background sync: if anything was written since the last sync,
+    /// marks it synced and hands back a second handle on the segment, so
+    /// the fsync can run without holding up commits. If that fsync fails,
+    /// call [`mark_dirty`](Self::mark_dirty).
+    pub fn take_sync_handle(&mut self) -> io::Result<Option<File>> {
+        if !self.dirty {
+            return Ok(None);
+        }
+        let handle = self.file.try_clone()?;
+        self.dirty = false;
+        Ok(Some(handle))
+    }
+
+    /// Records that the current segment needs an fsync again.
+    pub fn mark_dirty(&mut self) {
+        self.dirty = true;
+    }
+
     /// Closes the current segment (fsynced) and starts the next; returns the
     /// sequence number of the closed one.
     pub fn rotate(&mut self, stats: &WalStats) -> io::Result<u64> {
@@ -249,6 +267,11 @@ impl Wal {
     /// Bytes of segments on disk (checkpoint excluded).
     pub fn segment_bytes_on_disk(&self) -> u64 {
         self.closed_bytes + self.size
+    }
+
+    /// Bytes of the current checkpoint.
+    pub fn checkpoint_bytes(&self) -> u64 {
+        self.checkpoint_bytes
     }
 
     /// The configured segment size limit.
@@ -283,6 +306,17 @@ impl Wal {
         stats.truncations.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// Fsyncs a handle from [`Wal::take_sync_handle`] and counts it.
+pub fn sync_handle(file: &File, stats: &WalStats) -> io::Result<()> {
+    let start = Instant::now();
+    file.sync_data()?;
+    stats
+        .fsync_nanos
+        .fetch_add(start.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    stats.fsyncs.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }
 
 fn new_segment(dir: &Path, seq: u64) -> io::Result<File> {

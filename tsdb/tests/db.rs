@@ -344,11 +344,19 @@ fn checkpoint_then_reopen_gives_the_same_data() {
     let mut app = db.appender();
     let s0 = l(&[("__name__", "m"), ("s", "1")]);
     assert_eq!(app.append(&s0, base, 1.0), Err(AppendError::OutOfOrder));
-    app.append(&s0, base + 400 * 15_000, 1.0).unwrap();
     app.commit().unwrap();
     drop(app);
+    for i in 400..700i64 {
+        let mut app = db.appender();
+        for s in 0..5 {
+            let labels = l(&[("__name__", "m"), ("s", &s.to_string())]);
+            app.append(&labels, base + i * 15_000, i as f64).unwrap();
+        }
+        app.commit().unwrap();
+    }
     // A second checkpoint over a loaded checkpoint, then reopen again.
     db.maintain(base + 3 * 3_600_000).unwrap();
+    assert_eq!(db.stats().checkpoint_total, 1);
     let again = all(&db);
     db.close().unwrap();
     let db = Db::open(dir.path(), opts).unwrap();
@@ -489,4 +497,115 @@ fn fsync_policies() {
         assert!(db.stats().wal_bytes > 0);
         db.close().unwrap();
     }
+}
+
+#[test]
+fn a_far_future_sample_does_not_lock_out_the_present() {
+    let db = Db::in_memory(DbOptions::default());
+    let now = 1_700_000_000_000i64;
+    let mut app = db.appender();
+    app.append(
+        &l(&[("__name__", "skewed")]),
+        now + 10 * 365 * 86_400_000,
+        1.0,
+    )
+    .unwrap();
+    app.commit().unwrap();
+    drop(app);
+    db.maintain(now).unwrap();
+    let mut app = db.appender();
+    app.append(&l(&[("__name__", "normal")]), now - 60_000, 1.0)
+        .unwrap();
+    app.commit().unwrap();
+    drop(app);
+    assert_eq!(db.stats().out_of_bounds_total, 0);
+    assert_eq!(db.latest(&[]).len(), 2);
+}
+
+#[test]
+fn no_checkpoint_when_the_wal_is_small_against_the_last_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DbOptions {
+        fsync: FsyncPolicy::Never,
+        segment_bytes: 1024,
+        ..DbOptions::default()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    for t in 0..200 {
+        let mut app = db.appender();
+        for s in 0..5 {
+            app.append(
+                &l(&[("__name__", "m"), ("s", &s.to_string())]),
+                t * 1000,
+                t as f64,
+            )
+            .unwrap();
+        }
+        app.commit().unwrap();
+    }
+    db.maintain(0).unwrap();
+    assert_eq!(db.stats().checkpoint_total, 1);
+    db.maintain(3_600_000).unwrap();
+    assert_eq!(db.stats().checkpoint_total, 1, "{:?}", db.stats());
+}
+
+#[test]
+fn big_batches_of_new_series_split_into_records_and_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DbOptions {
+        fsync: FsyncPolicy::Never,
+        ..DbOptions::default()
+    };
+    let db = Db::open(dir.path(), opts.clone()).unwrap();
+    let long = "x".repeat(4000);
+    let mut app = db.appender();
+    // 5000 series of ~4 KB labels: 20 MB of series records in one commit,
+    // more than one record may hold.
+    for i in 0..5000 {
+        app.append(
+            &l(&[("__name__", "big"), ("i", &i.to_string()), ("pad", &long)]),
+            1,
+            1.0,
+        )
+        .unwrap();
+    }
+    assert!(matches!(
+        app.append(&Labels::empty(), 1, 1.0),
+        Err(AppendError::Storage(_))
+    ));
+    let huge = "y".repeat(2 << 20);
+    let err = app.append(&l(&[("__name__", "huge"), ("pad", &huge)]), 1, 1.0);
+    assert!(matches!(err, Err(AppendError::Storage(_))), "{err:?}");
+    app.commit().unwrap();
+    drop(app);
+    db.close().unwrap();
+    let db = Db::open(dir.path(), opts).unwrap();
+    assert_eq!(db.stats().head_series, 5000);
+    assert_eq!(db.stats().wal_corruptions_total, 0);
+}
+
+#[test]
+fn interval_policy_fsyncs_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = DbOptions {
+        fsync: FsyncPolicy::Interval(Duration::from_millis(10)),
+        ..DbOptions::default()
+    };
+    let db = Db::open(dir.path(), opts).unwrap();
+    let mut app = db.appender();
+    app.append(&l(&[("__name__", "a")]), 1, 1.0).unwrap();
+    app.commit().unwrap();
+    drop(app);
+    assert_eq!(
+        db.stats().wal_fsync_total,
+        0,
+        "commit itself does not fsync"
+    );
+    // Generous bound: this waits for the background thread, it does not time it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while db.stats().wal_fsync_total == 0 {
+        assert!(std::time::Instant::now() < deadline, "no background fsync");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    db.close().unwrap();
 }

@@ -69,7 +69,11 @@ where
         .acquire()
         .await
         .map_err(|_| ApiError::internal("query queue closed"))?;
-    let querier = Arc::clone(&st.querier);
+    let querier = st
+        .querier
+        .get()
+        .map(Arc::clone)
+        .ok_or_else(ApiError::unavailable)?;
     tokio::task::spawn_blocking(move || work(querier.as_ref()))
         .await
         .map_err(|e| ApiError::internal(format!("query task failed: {e}")))?

@@ -11,7 +11,7 @@ mod handlers;
 mod params;
 mod response;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::routing::get;
@@ -19,7 +19,6 @@ use tokio::sync::Semaphore;
 use warden_rules::promql::Engine;
 use warden_tsdb::Querier;
 
-pub use encode::go_float;
 pub use params::{parse_duration, parse_time};
 
 /// What `/api/v1/status/buildinfo` reports. `features` is deliberately
@@ -65,7 +64,9 @@ impl Default for BuildInfo {
 /// Everything the API handlers share.
 pub struct ApiState {
     /// Where series come from: the local store, or any other `Querier`.
-    pub querier: Arc<dyn Querier>,
+    /// Empty until the store has replayed its WAL; until then every
+    /// endpoint answers 503, as Prometheus does before it is ready.
+    pub querier: OnceLock<Arc<dyn Querier>>,
     /// The engine, whose options are the server-wide defaults and limits.
     pub engine: Engine,
     /// Bounds how many queries evaluate at once.
@@ -75,15 +76,20 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    /// State for `querier` with at most `max_concurrency` queries at once
-    /// (Prometheus's default is 20).
-    pub fn new(querier: Arc<dyn Querier>, engine: Engine, max_concurrency: usize) -> ApiState {
+    /// State with at most `max_concurrency` queries at once (Prometheus's
+    /// default is 20), whose store is handed in later with [`ApiState::ready`].
+    pub fn new(engine: Engine, max_concurrency: usize) -> ApiState {
         ApiState {
-            querier,
+            querier: OnceLock::new(),
             engine,
             concurrency: Semaphore::new(max_concurrency.max(1)),
             build: BuildInfo::default(),
         }
+    }
+
+    /// Hands in the store once it can answer; later calls are ignored.
+    pub fn ready(&self, querier: Arc<dyn Querier>) {
+        let _ = self.querier.set(querier);
     }
 }
 

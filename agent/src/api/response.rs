@@ -21,6 +21,8 @@ pub enum ErrorType {
     Canceled,
     /// 500: the store failed.
     Internal,
+    /// 503: the store is not open yet.
+    Unavailable,
 }
 
 impl ErrorType {
@@ -31,6 +33,7 @@ impl ErrorType {
             ErrorType::Timeout => "timeout",
             ErrorType::Canceled => "canceled",
             ErrorType::Internal => "internal",
+            ErrorType::Unavailable => "unavailable",
         }
     }
 
@@ -38,7 +41,9 @@ impl ErrorType {
         match self {
             ErrorType::BadData => StatusCode::BAD_REQUEST,
             ErrorType::Execution => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorType::Timeout | ErrorType::Canceled => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::Timeout | ErrorType::Canceled | ErrorType::Unavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorType::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -59,6 +64,14 @@ impl ApiError {
         ApiError {
             kind: ErrorType::BadData,
             message: message.into(),
+        }
+    }
+
+    /// A 503 while the store replays its WAL.
+    pub fn unavailable() -> ApiError {
+        ApiError {
+            kind: ErrorType::Unavailable,
+            message: "Service Unavailable: warden is not ready yet".into(),
         }
     }
 

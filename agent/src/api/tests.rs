@@ -106,11 +106,8 @@ impl Querier for Fixture {
 }
 
 async fn call(req: Request<Body>) -> (StatusCode, serde_json::Value) {
-    let state = Arc::new(ApiState::new(
-        Arc::new(Fixture::new()),
-        Engine::default(),
-        4,
-    ));
+    let state = Arc::new(ApiState::new(Engine::default(), 4));
+    state.ready(Arc::new(Fixture::new()));
     let resp = router(state).oneshot(req).await.unwrap();
     let status = resp.status();
     let body = to_bytes(resp.into_body(), 1 << 20).await.unwrap();
@@ -119,6 +116,16 @@ async fn call(req: Request<Body>) -> (StatusCode, serde_json::Value) {
 
 async fn get(uri: &str) -> (StatusCode, serde_json::Value) {
     call(Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn not_ready_is_503() {
+    let state = Arc::new(ApiState::new(Engine::default(), 4));
+    let resp = router(state)
+        .oneshot(Request::get("/api/v1/labels").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-pub use units::{ByteSize, PromDuration, format_duration, parse_duration};
+pub use units::{ByteSize, PromDuration, format_duration, parse_bytes, parse_duration};
 
 /// The embedded default configuration, used when no `--config.file` is given.
 pub const DEFAULT_YAML: &str = include_str!("default.yml");

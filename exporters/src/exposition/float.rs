@@ -50,6 +50,11 @@ pub(crate) fn write_go_float(out: &mut Vec<u8>, v: f64) {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     let digits = &digits[..nd];
+    if digits.is_empty() {
+        // `{:e}` of a non-zero float always has a digit; never index blind.
+        out.push(b'0');
+        return;
+    }
     if !(-4..6).contains(&exp) {
         out.push(digits[0]);
         if nd > 1 {

@@ -66,6 +66,41 @@ pub(crate) fn parse_error(path: &Path, reason: impl Into<String>) -> CollectErro
     }
 }
 
+/// A field regex with its verdicts remembered: kernel files list the same
+/// few hundred fields every time, so each is matched (and its metric name
+/// built) once instead of at every collection.
+pub(crate) struct FieldFilter {
+    re: regex::Regex,
+    /// Field -> metric name, or `None` when the field is left out.
+    seen: HashMap<String, Option<Box<str>>>,
+}
+
+/// More distinct fields than any kernel file has; past it the memory is
+/// dropped and rebuilt, so the map stays bounded whatever a file contains.
+const FIELD_FILTER_LIMIT: usize = 8192;
+
+impl FieldFilter {
+    pub(crate) fn new(re: regex::Regex) -> FieldFilter {
+        FieldFilter {
+            re,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// The metric name for `field` (built by `name` the first time), or
+    /// `None` when the regex leaves the field out.
+    pub(crate) fn name(&mut self, field: &str, name: impl FnOnce() -> String) -> Option<&str> {
+        if !self.seen.contains_key(field) {
+            if self.seen.len() >= FIELD_FILTER_LIMIT {
+                self.seen.clear();
+            }
+            let verdict = self.re.is_match(field).then(|| name().into_boxed_str());
+            self.seen.insert(field.to_string(), verdict);
+        }
+        self.seen.get(field).and_then(|v| v.as_deref())
+    }
+}
+
 /// Label sets by metric name and label values, built on first use and kept
 /// while the series is still produced.
 ///
@@ -148,6 +183,16 @@ impl<'a> Sink<'a> {
                 unit: String::new(),
             },
         );
+    }
+
+    /// Records a family's metadata as given.
+    pub(crate) fn metadata(&mut self, name: &str, metadata: MetricMetadata) {
+        self.app.set_metadata(name, metadata);
+    }
+
+    /// Writes one sample whose label set was built elsewhere (a parsed file).
+    pub(crate) fn append_labels(&mut self, labels: &Labels, v: f64) {
+        let _ = self.app.append(labels, self.t, v);
     }
 
     /// Writes one sample of `name` with the given label pairs.

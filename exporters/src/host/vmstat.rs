@@ -7,22 +7,20 @@ use std::path::{Path, PathBuf};
 use regex::Regex;
 use warden_tsdb::MetricType;
 
-use super::util::{Sink, fields, lines, parse_error, parse_f64, read_into};
+use super::util::{FieldFilter, Sink, fields, lines, parse_error, parse_f64, read_into};
 use crate::collector::CollectError;
 
 /// The vmstat family group.
 pub(crate) struct Vmstat {
     path: PathBuf,
-    fields: Regex,
-    name: String,
+    fields: FieldFilter,
 }
 
 impl Vmstat {
     pub(crate) fn new(proc_path: &Path, fields: Regex) -> Vmstat {
         Vmstat {
             path: proc_path.join("vmstat"),
-            fields,
-            name: String::new(),
+            fields: FieldFilter::new(fields),
         }
     }
 
@@ -52,14 +50,11 @@ impl Vmstat {
             let Ok(key) = std::str::from_utf8(key) else {
                 continue;
             };
-            if !self.fields.is_match(key) {
+            let Some(name) = self.fields.name(key, || format!("node_vmstat_{key}")) else {
                 continue;
-            }
-            self.name.clear();
-            self.name.push_str("node_vmstat_");
-            self.name.push_str(key);
+            };
             let help = format!("/proc/vmstat information field {key}.");
-            sink.single(&self.name, MetricType::Unknown, &help, v);
+            sink.single(name, MetricType::Unknown, &help, v);
         }
         Ok(())
     }

@@ -15,38 +15,62 @@ use warden_tsdb::Labels;
 use super::PromqlError;
 use super::eval::Evaluator;
 use super::functions::math::{kahan_inc, quantile};
-use super::hash::labels_hash;
+use super::hash::{FxHashMap, labels_hash};
 use super::value::{Steps, VSeries, Val, format_float, format_g};
 
 /// The group labels of a series for this aggregation.
 fn group_labels(l: &Labels, m: &Option<LabelModifier>) -> Labels {
-    match m {
-        None => Labels::empty(),
-        Some(LabelModifier::Include(names)) => {
-            let mut b = l.to_builder();
-            b.retain(|n| names.labels.iter().any(|x| x.as_str() == n));
-            b.build().unwrap_or_default()
-        }
+    let keep = |name: &str| match m {
+        None => false,
+        Some(LabelModifier::Include(names)) => names.labels.iter().any(|x| x.as_str() == name),
         Some(LabelModifier::Exclude(names)) => {
-            let mut b = l.to_builder();
-            b.retain(|n| n != "__name__" && !names.labels.iter().any(|x| x.as_str() == n));
-            b.build().unwrap_or_default()
+            name != "__name__" && !names.labels.iter().any(|x| x.as_str() == name)
         }
+    };
+    let mut b = warden_tsdb::LabelsBuilder::new();
+    for lab in l.iter().filter(|lab| keep(&lab.name)) {
+        b.push(lab.name.as_str(), lab.value.as_str());
     }
+    b.build().unwrap_or_default()
 }
 
 /// Assigns group ids; returns (group of each series, labels of each group).
+///
+/// The lookup key is the grouping labels' names and values joined into one
+/// string, so label sets are only built once per group, not per series.
 fn groups(v: &[VSeries], m: &Option<LabelModifier>) -> (Vec<usize>, Vec<Labels>) {
-    let mut ids: HashMap<Labels, usize> = HashMap::new();
+    let mut ids: FxHashMap<String, usize> = FxHashMap::default();
     let mut labels = Vec::new();
+    let mut key = String::new();
     let gid = v
         .iter()
         .map(|s| {
-            let g = group_labels(&s.labels, m);
-            *ids.entry(g.clone()).or_insert_with(|| {
-                labels.push(g);
-                labels.len() - 1
-            })
+            key.clear();
+            for l in s.labels.iter() {
+                let keep = match m {
+                    None => false,
+                    Some(LabelModifier::Include(names)) => {
+                        names.labels.iter().any(|x| x.as_str() == l.name)
+                    }
+                    Some(LabelModifier::Exclude(names)) => {
+                        l.name != "__name__" && !names.labels.iter().any(|x| x.as_str() == l.name)
+                    }
+                };
+                if keep {
+                    key.push_str(&l.name);
+                    key.push('\u{ff}');
+                    key.push_str(&l.value);
+                    key.push('\u{ff}');
+                }
+            }
+            match ids.get(key.as_str()) {
+                Some(&g) => g,
+                None => {
+                    labels.push(group_labels(&s.labels, m));
+                    ids.insert(key.clone(), labels.len() - 1);
+                    labels.len() - 1
+                }
+            }
         })
         .collect();
     (gid, labels)
@@ -138,7 +162,7 @@ pub(crate) fn eval_aggregate(
             }
             Ok(Val::Vector(finish(out)))
         }
-        _ => simple(op, a, input, n).map(Val::Vector),
+        _ => simple(ev, op, a, input, n).map(Val::Vector),
     }
 }
 
@@ -166,6 +190,7 @@ fn finish(mut out: Vec<VSeries>) -> Vec<VSeries> {
 
 /// sum, avg, count, min, max, group, stddev, stdvar.
 fn simple(
+    ev: &Evaluator<'_>,
     op: u16,
     a: &AggregateExpr,
     input: Vec<VSeries>,
@@ -175,6 +200,9 @@ fn simple(
     let mut out = new_outputs(&glabels, &input, &gid, n);
     let mut acc = vec![Acc::default(); glabels.len()];
     for i in 0..n {
+        if i % 64 == 0 {
+            ev.limits.check_time()?;
+        }
         acc.iter_mut().for_each(|x| *x = Acc::default());
         for (s, &g) in input.iter().zip(&gid) {
             let Some(f) = s.vals[i] else { continue };

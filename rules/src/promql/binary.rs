@@ -5,8 +5,6 @@
 //! Matching signatures and result labels are computed once per series (or
 //! per matched pair), never per step; steps only touch integer ids.
 
-use std::collections::HashMap;
-
 use promql_parser::label::Labels as PLabels;
 use promql_parser::parser::token::{
     T_ADD, T_ATAN2, T_DIV, T_EQLC, T_GTE, T_GTR, T_LAND, T_LOR, T_LSS, T_LTE, T_LUNLESS, T_MOD,
@@ -17,6 +15,7 @@ use warden_tsdb::{Labels, LabelsBuilder};
 
 use super::PromqlError;
 use super::eval::Evaluator;
+use super::hash::FxHashMap;
 use super::value::{Steps, VSeries, Val, labels_to_go_string};
 
 /// The operators, decoded once from the parser's token ids.
@@ -264,7 +263,7 @@ impl Matching {
 
 /// Signature ids for both sides.
 fn sig_ids(m: &Matching, l: &[VSeries], r: &[VSeries]) -> (Vec<usize>, Vec<usize>, usize) {
-    let mut ids: HashMap<String, usize> = HashMap::new();
+    let mut ids: FxHashMap<String, usize> = FxHashMap::default();
     let mut get = |s: &VSeries| {
         let sig = m.signature(&s.labels);
         let n = ids.len();
@@ -338,8 +337,8 @@ fn vector_vector(
     let multi: Vec<usize> = (0..nsig).filter(|&s| one_by_sig[s].len() > 1).collect();
     let mut matched_at = vec![0usize; nsig];
     let mut out: Vec<VSeries> = Vec::new();
-    let mut out_by_pair: HashMap<(usize, usize), usize> = HashMap::new();
-    let mut out_by_labels: HashMap<Labels, usize> = HashMap::new();
+    let mut out_by_pair: FxHashMap<(usize, usize), usize> = FxHashMap::default();
+    let mut out_by_labels: FxHashMap<Labels, usize> = FxHashMap::default();
     let mut label_seen: Vec<usize> = Vec::new();
     let drop = !op.is_comparison() || return_bool;
     for i in 0..n {
@@ -466,8 +465,8 @@ fn combine(op: Op, lv: f64, rv: f64, return_bool: bool) -> Option<f64> {
 #[allow(clippy::too_many_arguments)]
 fn output_for(
     out: &mut Vec<VSeries>,
-    by_pair: &mut HashMap<(usize, usize), usize>,
-    by_labels: &mut HashMap<Labels, usize>,
+    by_pair: &mut FxHashMap<(usize, usize), usize>,
+    by_labels: &mut FxHashMap<Labels, usize>,
     seen: &mut Vec<usize>,
     pair: (usize, usize),
     n: usize,

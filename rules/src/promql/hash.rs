@@ -80,6 +80,37 @@ pub(crate) fn xxh64(b: &[u8]) -> u64 {
     h
 }
 
+/// A fast non-cryptographic hasher (FxHash) for the engine's internal
+/// maps, keyed by strings built from labels; the default SipHash is several
+/// times slower and query inputs are not adversarial enough to need it.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FxHasher {
+    hash: u64,
+}
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(c);
+            self.hash = (self.hash.rotate_left(5) ^ u64::from_le_bytes(a)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.hash = (self.hash.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A `HashMap` with [`FxHasher`].
+pub(crate) type FxHashMap<K, V> =
+    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
 /// Prometheus's `Labels.Hash()`: xxHash64 over `name 0xff value 0xff …`.
 pub(crate) fn labels_hash(l: &warden_tsdb::Labels) -> u64 {
     let mut b = Vec::with_capacity(128);

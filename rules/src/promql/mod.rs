@@ -152,6 +152,21 @@ pub enum PromqlError {
     Storage(String),
 }
 
+/// Rewrites the Prometheus 3 syntax that `promql-parser` 0.11 does not parse
+/// into syntax it does: duration expressions (`x[5m+1m]`, `offset step()`,
+/// `min_of(range(), 1h)`) become literals computed with the query's step and
+/// range (both 0 for an instant query), and the `anchored`/`smoothed` range
+/// modifiers are blanked out. The engine does this itself before parsing;
+/// tools that check or rewrite expressions with `promql-parser` (the
+/// promqltest runner) can call it to accept the same syntax.
+pub fn rewrite_extended_syntax(
+    expr: &str,
+    step_ms: i64,
+    range_ms: i64,
+) -> Result<String, PromqlError> {
+    parse::rewrite(expr, parse::QueryParams { step_ms, range_ms }).map(|(text, _)| text)
+}
+
 /// Evaluates PromQL expressions with fixed options.
 #[derive(Debug, Clone, Default)]
 pub struct Engine {

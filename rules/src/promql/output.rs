@@ -2,15 +2,17 @@
 //! internal values into the public [`Value`] (dropping delayed metric
 //! names, checking for duplicate label sets, sorting range results).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 use std::time::Instant;
 
-use warden_tsdb::{Labels, Querier, Sample, Series};
+use warden_tsdb::{Labels, LabelsBuilder, Querier, Sample, Series};
 
 use super::annotations::Collector;
 use super::eval::Evaluator;
+use super::hash::{FxHashMap, FxHasher};
 use super::limits::Limits;
-use super::parse::parse_query;
+use super::parse::{QueryParams, parse_query};
 use super::value::{MSeries, Steps, VSeries, Val};
 use super::{EngineOptions, InstantSample, PromqlError, QueryOutput, Value};
 
@@ -21,9 +23,12 @@ const DUPLICATE: &str = "vector cannot contain metrics with the same labelset";
 const METADATA_LABELS: [&str; 3] = ["__name__", "__type__", "__unit__"];
 
 fn final_labels(l: &Labels, drop_name: bool) -> Labels {
-    if drop_name && METADATA_LABELS.iter().any(|n| l.get(n).is_some()) {
-        let mut b = l.to_builder();
-        b.retain(|n| !METADATA_LABELS.contains(&n));
+    let is_meta = |n: &str| n.starts_with("__") && METADATA_LABELS.contains(&n);
+    if drop_name && l.iter().any(|lab| is_meta(&lab.name)) {
+        let mut b = LabelsBuilder::new();
+        for lab in l.iter().filter(|lab| !is_meta(&lab.name)) {
+            b.push(lab.name.as_str(), lab.value.as_str());
+        }
         b.build().unwrap_or_default()
     } else {
         l.clone()
@@ -37,13 +42,17 @@ fn evaluate(
     steps: Steps,
     is_range: bool,
 ) -> Result<(Val, Collector), PromqlError> {
-    let parsed = parse_query(expr)?;
+    let params = QueryParams {
+        step_ms: if is_range { steps.step } else { 0 },
+        range_ms: steps.end() - steps.start,
+    };
+    let parsed = parse_query(expr, params)?;
     let deadline = Instant::now().checked_add(opts.timeout);
     let mut ev = Evaluator {
         querier,
         opts,
         positions: &parsed.positions,
-        src: expr,
+        src: &parsed.text,
         query_start: steps.start,
         query_end: steps.end(),
         query_step: if is_range { steps.step } else { 0 },
@@ -67,7 +76,7 @@ pub(crate) fn run_instant(
         Val::Scalar(s) => Value::Scalar { t, v: s[0] },
         Val::Str(s) => Value::String { t, v: s },
         Val::Vector(series) => {
-            let mut seen = HashSet::with_capacity(series.len());
+            let mut seen: HashSet<Labels, BuildHasherDefault<FxHasher>> = HashSet::default();
             let mut out = Vec::with_capacity(series.len());
             for s in series {
                 let Some(v) = s.vals[0] else { continue };
@@ -88,7 +97,7 @@ pub(crate) fn run_instant(
 }
 
 fn matrix_output(m: Vec<MSeries>) -> Result<Vec<Series>, PromqlError> {
-    let mut seen = HashSet::with_capacity(m.len());
+    let mut seen: HashSet<Labels, BuildHasherDefault<FxHasher>> = HashSet::default();
     let mut out = Vec::with_capacity(m.len());
     for s in m {
         let labels = final_labels(&s.labels, s.drop_name);
@@ -157,7 +166,7 @@ pub(crate) fn run_range(
 }
 
 fn range_output(v: Vec<VSeries>, steps: &Steps) -> Result<Vec<Series>, PromqlError> {
-    let mut index: HashMap<Labels, usize> = HashMap::with_capacity(v.len());
+    let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
     let mut merged: Vec<(Labels, Vec<Option<f64>>)> = Vec::with_capacity(v.len());
     for s in v {
         let labels = final_labels(&s.labels, s.drop_name);

@@ -11,6 +11,7 @@ use promql_parser::parser::VectorSelector;
 use warden_tsdb::{Labels, MatchOp, Matcher, Querier, Sample, Series, is_stale_nan};
 
 use super::PromqlError;
+use super::parse::RangeModifier;
 use super::value::{MSeries, VSeries};
 
 /// The matcher sets of a selector: one per `or` alternative.
@@ -106,6 +107,40 @@ pub(crate) fn lookback_values(
     out
 }
 
+/// Values of one series at each of `times` for a `smoothed` selector: the
+/// linear interpolation between the newest sample at or before `t` and the
+/// oldest after it (each within the lookback delta), or the sample itself.
+pub(crate) fn smoothed_values(
+    samples: &[Sample],
+    times: &[i64],
+    lookback: i64,
+) -> Vec<Option<f64>> {
+    let mut out = Vec::with_capacity(times.len());
+    let mut j = 0usize;
+    for &t in times {
+        while j < samples.len() && samples[j].t <= t {
+            j += 1;
+        }
+        let before = j
+            .checked_sub(1)
+            .map(|k| samples[k])
+            .filter(|s| s.t > t - lookback);
+        let after = samples
+            .get(j)
+            .copied()
+            .filter(|s| s.t < t + lookback && !is_stale_nan(s.v));
+        let v = match (before, after) {
+            (Some(b), _) if is_stale_nan(b.v) => None,
+            (Some(b), _) if b.t == t => Some(b.v),
+            (Some(b), Some(a)) => Some(b.v + (a.v - b.v) * (t - b.t) as f64 / (a.t - b.t) as f64),
+            (Some(b), None) => Some(b.v),
+            (None, _) => None,
+        };
+        out.push(v);
+    }
+    out
+}
+
 /// Converts selected series into grid vectors, dropping series with no point.
 pub(crate) fn to_vectors(
     series: Vec<Series>,
@@ -134,6 +169,10 @@ pub(crate) struct Windows {
     pub ends: Vec<i64>,
     /// Window length in milliseconds; a window is `(end - range, end]`.
     pub range: i64,
+    /// `anchored`/`smoothed`: windows also hold the newest sample at or
+    /// before the start (and, smoothed, the oldest after the end) within
+    /// `lookback`.
+    pub extend: Option<(RangeModifier, i64)>,
 }
 
 impl Windows {
@@ -149,8 +188,19 @@ impl Windows {
             while lo < hi && samples[lo].t <= start {
                 lo += 1;
             }
-            let lo_eff = lo.min(hi);
-            f(i, &samples[lo_eff..hi]);
+            let (mut a, mut b) = (lo.min(hi), hi);
+            if let Some((m, lookback)) = self.extend {
+                if a > 0 && samples[a - 1].t > start - lookback {
+                    a -= 1;
+                }
+                if m == RangeModifier::Smoothed
+                    && b < samples.len()
+                    && samples[b].t < end + lookback
+                {
+                    b += 1;
+                }
+            }
+            f(i, &samples[a..b]);
         }
     }
 }
@@ -159,14 +209,13 @@ impl Windows {
 pub(crate) fn to_windows(series: Vec<Series>, ends: Vec<i64>, range: i64) -> Windows {
     let series = series
         .into_iter()
-        .map(|s| MSeries {
-            labels: s.labels,
-            drop_name: false,
-            samples: s
-                .samples
-                .into_iter()
-                .filter(|x| !is_stale_nan(x.v))
-                .collect(),
+        .map(|mut s| {
+            s.samples.retain(|x| !is_stale_nan(x.v));
+            MSeries {
+                labels: s.labels,
+                drop_name: false,
+                samples: s.samples,
+            }
         })
         .filter(|s| !s.samples.is_empty())
         .collect();
@@ -174,6 +223,7 @@ pub(crate) fn to_windows(series: Vec<Series>, ends: Vec<i64>, range: i64) -> Win
         series,
         ends,
         range,
+        extend: None,
     }
 }
 
@@ -199,6 +249,7 @@ mod tests {
             series: vec![],
             ends: vec![10, 20, 30],
             range: 10,
+            extend: None,
         };
         let m = MSeries {
             labels: Labels::empty(),

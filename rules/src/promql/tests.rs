@@ -199,3 +199,124 @@ fn scalar_and_string_results() {
         }
     );
 }
+
+#[test]
+fn anchored_increase_includes_sample_before_window() {
+    let mut q = MemQuerier::default();
+    let vals: Vec<Option<f64>> = [1.0, 2.0, 3.0, 4.0, 5.0, 9.0, 10.0]
+        .iter()
+        .map(|v| Some(*v))
+        .collect();
+    q.add(&[("__name__", "metric")], 15_000, &vals);
+    let v = vector(&q, "increase(metric[1m] anchored)", 65_000);
+    assert_eq!(v, [("{}".to_string(), 4.0)]);
+    let v = vector(&q, "increase(metric[1m] smoothed)", 5_000);
+    assert!((v[0].1 - 1.0 / 3.0).abs() < 1e-9, "{v:?}");
+}
+
+#[test]
+fn info_adds_target_info_labels() {
+    let mut q = MemQuerier::default();
+    q.add(
+        &[("__name__", "metric"), ("instance", "a"), ("job", "1")],
+        MIN,
+        &[Some(1.0), Some(2.0)],
+    );
+    q.add(
+        &[
+            ("__name__", "target_info"),
+            ("instance", "a"),
+            ("job", "1"),
+            ("region", "eu"),
+        ],
+        MIN,
+        &[Some(1.0), Some(1.0)],
+    );
+    let v = vector(&q, "info(metric)", MIN);
+    assert_eq!(
+        v,
+        [(
+            r#"metric{instance="a", job="1", region="eu"}"#.to_string(),
+            2.0
+        )]
+    );
+    assert!(vector(&q, r#"info(metric, {nothing=~".+"})"#, MIN).is_empty());
+}
+
+#[test]
+fn smoothed_instant_selector_interpolates() {
+    let mut q = MemQuerier::default();
+    q.add(
+        &[("__name__", "metric")],
+        10_000,
+        &[Some(1.0), Some(2.0), Some(3.0)],
+    );
+    let v = vector(&q, "metric smoothed", 15_000);
+    assert_eq!(v, [("metric".to_string(), 2.5)]);
+}
+
+#[test]
+fn huge_subquery_grid_is_refused_not_allocated() {
+    let q = store();
+    let engine = Engine::new(EngineOptions {
+        max_samples: 1000,
+        ..EngineOptions::default()
+    });
+    let err = engine
+        .instant(&q, "max_over_time(up[1000d:1s])", 10 * MIN)
+        .unwrap_err();
+    assert!(matches!(err, PromqlError::TooManySamples(_)), "{err:?}");
+}
+
+#[test]
+fn odd_inputs_never_panic() {
+    let q = store();
+    let engine = Engine::default();
+    let inputs = [
+        "",
+        "(",
+        ")",
+        "x[",
+        "{",
+        "}",
+        "[",
+        "]",
+        "offset",
+        "x offset",
+        "x offset (",
+        "x[5m:",
+        "x[5m:]",
+        "@",
+        "x @",
+        "ä{",
+        "{ä=\"ü\"}",
+        "x{a=\"ü\"}[1m] smoothed",
+        "rate(x[1m] anchored) offset step()",
+        "x[step()]",
+        "x[-5m+1m]",
+        "x[1h/0]",
+        "x offset min_of(",
+        "sum(",
+        "1/0",
+        "-x",
+        "x smoothed smoothed",
+        "anchored",
+        "rate(anchored[1m])",
+        "label_replace(x, \"\\xff\", \"\", \"a\", \"(\")",
+        "histogram_quantile(0.5, x)",
+        "topk(NaN, x)",
+        "topk(1e30, x)",
+        "limit_ratio(NaN, x)",
+        "count_values(\"\", x)",
+        "x[0s]",
+        "x offset -1y",
+        "time() @ 1",
+        "`unterminated",
+        "\"\\",
+        "max_over_time(x[1y:1ms])",
+    ];
+    for input in inputs {
+        let _ = engine.instant(&q, input, 10 * MIN);
+        let _ = engine.range(&q, input, 0, 10 * MIN, MIN);
+    }
+}

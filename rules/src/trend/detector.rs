@@ -6,7 +6,7 @@ use warden_tsdb::Sample;
 
 use super::config::TrendConfig;
 use super::floor::{floor_points, floor_window};
-use super::robust::{Line, Point, quantile, slope_std_error, theil_sen};
+use super::robust::{Line, Point, quantile, slope_std_error, student_t_quantile, theil_sen};
 use super::segment::{Life, clean, current_life};
 
 /// What one evaluation concludes about a series.
@@ -76,11 +76,15 @@ impl Assessment {
 
 /// Fit lengths tried, as multiples of `min_fit`.
 const FIT_MULTIPLES: [f64; 8] = [1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0];
-/// Fewest floor points a fit (or a half of one) is made on.
+/// Fewest floor points a fit is made on.
 const MIN_FIT_POINTS: usize = 6;
+/// Fewest floor points a part of a fit (a half, the tail, the stretch
+/// before) is made on.
 const MIN_PART_POINTS: usize = 3;
 /// Overlapping floor windows share information: effective points per point.
 const FLOOR_POINT_EFFECTIVE: f64 = 1.0 / 1.5;
+/// Fewest samples a floor window spans.
+const MIN_FLOOR_WINDOW_SAMPLES: f64 = 8.0;
 /// Share of the expected samples a life must hold to be judged.
 const MIN_COVERAGE: f64 = 0.6;
 
@@ -163,28 +167,43 @@ pub fn explain(
     cfg: &TrendConfig,
 ) -> Option<Explanation> {
     let life = judged_life(samples, limit, now_ms, cfg)?;
-    explain_life(&life, cfg)
+    explain_life(&life, cfg, true)
 }
 
-fn explain_life(life: &Life, cfg: &TrendConfig) -> Option<Explanation> {
+/// The floor and the candidate fits of a life. With `all == false` the
+/// fits are tried longest first and the search stops at the first that
+/// passes, which is the only one a verdict uses; either way they are
+/// returned shortest first.
+fn explain_life(life: &Life, cfg: &TrendConfig, all: bool) -> Option<Explanation> {
     let pts = &life.points;
     let (first, last) = (pts.first()?, pts.last()?);
-    let width = floor_window(
-        pts,
-        cfg.floor_window_min.as_secs_f64(),
-        cfg.floor_window_max.as_secs_f64(),
-    );
+    // A floor window holds at least 8 samples, whatever the scrape interval:
+    // fewer samples catch a trough by luck, and an aliased sawtooth then
+    // drifts slowly in the minima.
+    let min_w = cfg
+        .floor_window_min
+        .as_secs_f64()
+        .max(MIN_FLOOR_WINDOW_SAMPLES * life.interval);
+    let max_w = cfg.floor_window_max.as_secs_f64().max(min_w);
+    let width = floor_window(pts, min_w, max_w);
     let floor = floor_points(pts, width, last.t);
     let max_len = (last.t - first.t).min(cfg.window.as_secs_f64());
     let min_fit = cfg.min_fit.as_secs_f64();
     // The life's start is not in view: it began before the window.
     let predates = first.t <= -cfg.window.as_secs_f64() + 2.0 * life.interval && life.lives == 1;
-    let fits = FIT_MULTIPLES
-        .iter()
-        .map(|m| min_fit * m)
-        .take_while(|len| *len <= max_len + 1.0)
-        .map(|len| candidate(&floor, last.t, len, predates, cfg))
-        .collect();
+    let mut fits: Vec<FitReport> = Vec::with_capacity(FIT_MULTIPLES.len());
+    for m in FIT_MULTIPLES.iter().rev() {
+        let len = min_fit * m;
+        if len > max_len + 1.0 {
+            continue;
+        }
+        let fit = candidate(&floor, last.t, len, predates, cfg);
+        fits.push(fit);
+        if !all && fit.outcome == FitOutcome::Passed {
+            break;
+        }
+    }
+    fits.reverse();
     Some(Explanation {
         life_points: pts.len(),
         lives: life.lives,
@@ -200,7 +219,7 @@ pub fn assess(samples: &[Sample], limit: f64, now_ms: i64, cfg: &TrendConfig) ->
     let Some(life) = judged_life(samples, limit, now_ms, cfg) else {
         return Assessment::insufficient();
     };
-    let Some(ex) = explain_life(&life, cfg) else {
+    let Some(ex) = explain_life(&life, cfg, false) else {
         return Assessment::insufficient();
     };
     let pts = &life.points;
@@ -306,7 +325,8 @@ fn candidate(
     let Some(se) = rep.std_error else {
         return rep;
     };
-    if !(beta > cfg.significance_z * se && beta >= cfg.min_growth_bytes_per_second) {
+    let t_crit = student_t_quantile(cfg.significance_z, n_eff - 2.0);
+    if !(beta > t_crit * se && beta >= cfg.min_growth_bytes_per_second) {
         return rep;
     }
     let r = cfg.consistency_ratio;

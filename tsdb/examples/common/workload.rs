@@ -129,3 +129,21 @@ pub fn start(kind: Kind, rng: &mut Rng) -> f64 {
         _ => rng.below(100_000) as f64,
     }
 }
+
+/// CPU seconds this process used so far (user + system, all threads), from
+/// /proc; the machine may be shared, so wall-clock figures alone mislead.
+pub fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit(')').next().unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}

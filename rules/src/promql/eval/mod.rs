@@ -10,7 +10,7 @@ use warden_tsdb::Querier;
 
 use super::annotations::Collector;
 use super::limits::Limits;
-use super::parse::Positions;
+use super::parse::{Positions, RangeModifier};
 use super::selectors::{self, Windows};
 use super::value::{Steps, VSeries, Val};
 use super::{EngineOptions, PromqlError};
@@ -159,9 +159,30 @@ impl Evaluator<'_> {
             return Ok(Vec::new());
         };
         let lookback = self.opts.lookback_delta_ms;
+        let smoothed = self.selector_modifier(vs) == Some(RangeModifier::Smoothed);
+        let max = if smoothed { max + lookback } else { max };
         let series = selectors::select(self.querier, vs, min - lookback + 1, max)?;
         self.limits.check_time()?;
-        let out = selectors::to_vectors(series, &times, lookback, want_ts);
+        // Values are held densely (one slot per step); refuse before
+        // allocating far more slots than the sample budget allows.
+        if series.len().saturating_mul(times.len()) > self.opts.max_samples.saturating_mul(2) {
+            return Err(PromqlError::TooManySamples("query execution".into()));
+        }
+        let out = if smoothed {
+            series
+                .into_iter()
+                .filter_map(|s| {
+                    let vals = selectors::smoothed_values(&s.samples, &times, lookback);
+                    vals.iter().any(Option::is_some).then_some(VSeries {
+                        labels: s.labels,
+                        drop_name: false,
+                        vals,
+                    })
+                })
+                .collect()
+        } else {
+            selectors::to_vectors(series, &times, lookback, want_ts)
+        };
         let points = out.iter().map(|s| s.vals.iter().flatten().count()).sum();
         self.limits.add(points)?;
         Ok(out)
@@ -175,16 +196,25 @@ impl Evaluator<'_> {
             Expr::MatrixSelector(ms) => {
                 let range = ms.range.as_millis() as i64;
                 let ends = self.effective_times(steps, &ms.vs.at, &ms.vs.offset);
+                let modifier = self.positions.modifier(e);
                 let (Some(&min), Some(&max)) = (ends.iter().min(), ends.iter().max()) else {
                     return Ok(Windows {
                         series: Vec::new(),
                         ends,
                         range,
+                        extend: None,
                     });
                 };
-                let series = selectors::select(self.querier, &ms.vs, min - range + 1, max)?;
+                let lookback = self.opts.lookback_delta_ms;
+                let (min_t, max_t) = match modifier {
+                    None => (min - range + 1, max),
+                    Some(RangeModifier::Anchored) => (min - range - lookback + 1, max),
+                    Some(RangeModifier::Smoothed) => (min - range - lookback + 1, max + lookback),
+                };
+                let series = selectors::select(self.querier, &ms.vs, min_t, max_t)?;
                 self.limits.check_time()?;
-                let w = selectors::to_windows(series, ends, range);
+                let mut w = selectors::to_windows(series, ends, range);
+                w.extend = modifier.map(|m| (m, lookback));
                 self.account_windows(&w)?;
                 Ok(w)
             }
@@ -199,6 +229,11 @@ impl Evaluator<'_> {
                 }
             ))),
         }
+    }
+
+    /// The modifier of an instant selector, found by its node.
+    fn selector_modifier(&self, vs: &VectorSelector) -> Option<RangeModifier> {
+        self.positions.modifier_of_selector(vs)
     }
 
     /// Counts the largest number of samples the windows hold at one step.

@@ -31,6 +31,7 @@ pub(crate) fn eval_subquery(
             series: Vec::new(),
             ends,
             range,
+            extend: None,
         });
     };
     let first = min_end - range;
@@ -43,9 +44,17 @@ pub(crate) fn eval_subquery(
             series: Vec::new(),
             ends,
             range,
+            extend: None,
         });
     }
-    let n = ((max_end - start) / step) as usize + 1;
+    let n = usize::try_from((max_end - start) / step)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    // Every inner step of every series may hold a point: refuse grids
+    // larger than the sample budget before allocating them.
+    if n > ev.opts.max_samples {
+        return Err(PromqlError::TooManySamples("query execution".into()));
+    }
     let inner = Steps { start, step, n };
     let series = match ev.eval(&sq.expr, &inner)? {
         Val::Vector(v) => v
@@ -82,5 +91,6 @@ pub(crate) fn eval_subquery(
         series,
         ends,
         range,
+        extend: None,
     })
 }

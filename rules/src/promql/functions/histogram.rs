@@ -276,6 +276,57 @@ pub(crate) fn histogram_quantile(
     Ok(out)
 }
 
+/// `histogram_quantiles(buckets, "label", q1, q2, …)`: one series per
+/// quantile, labelled with the quantile in OpenMetrics float format.
+pub(crate) fn histogram_quantiles(
+    ev: &mut Evaluator<'_>,
+    args: &[&Expr],
+    steps: &Steps,
+) -> Result<Vec<VSeries>, PromqlError> {
+    let v = eval_vector(ev, args[0], steps)?;
+    let label = super::string_arg(args[1])?;
+    let mut qs = Vec::new();
+    for a in &args[2..] {
+        let q = eval_scalar(ev, a, steps)?;
+        if let Some(bad) = q.iter().find(|q| q.is_nan() || **q < 0.0 || **q > 1.0) {
+            ev.warn(
+                a,
+                &format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_g(*bad)
+                ),
+            );
+        }
+        qs.push(q);
+    }
+    let fam = families(ev, args[0], &v);
+    let mut out = Vec::new();
+    for q in &qs {
+        let mut part = per_family(&fam, &v, steps.n, |i, _, b| {
+            Some(bucket_quantile(q[i], b).0)
+        });
+        for s in &mut part {
+            let mut b = s.labels.to_builder();
+            b.set(&label, openmetrics_float(q[0]));
+            s.labels = b
+                .build()
+                .map_err(|e| PromqlError::Execution(e.to_string()))?;
+        }
+        out.extend(part);
+    }
+    Ok(out)
+}
+
+/// OpenMetrics float text: integers keep a `.0`.
+fn openmetrics_float(f: f64) -> String {
+    let s = crate::promql::value::format_float(f);
+    if s.contains(['.', 'e', 'I', 'N']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
 /// `histogram_fraction(lower, upper, buckets)`.
 pub(crate) fn histogram_fraction(
     ev: &mut Evaluator<'_>,

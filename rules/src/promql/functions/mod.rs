@@ -2,6 +2,7 @@
 //! functions. The numeric work lives in the submodules, one job each.
 
 pub(crate) mod histogram;
+pub(crate) mod info;
 pub(crate) mod labels;
 pub(crate) mod math;
 pub(crate) mod over_time;
@@ -14,6 +15,7 @@ use warden_tsdb::Labels;
 
 use super::PromqlError;
 use super::eval::Evaluator;
+use super::parse::RangeModifier;
 use super::value::{Steps, VSeries, Val, format_g};
 
 /// Unwraps parentheses.
@@ -202,6 +204,7 @@ pub(crate) fn eval_call(
             let vals = any.iter().map(|&a| (!a).then_some(1.0)).collect();
             Ok(Val::Vector(present_series(absent_labels(args[0]), vals)))
         }
+        "info" => info::eval_info(ev, &args, steps).map(Val::Vector),
         "label_replace" => labels::label_replace(ev, &args, steps).map(Val::Vector),
         "label_join" => labels::label_join(ev, &args, steps).map(Val::Vector),
         "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
@@ -209,6 +212,7 @@ pub(crate) fn eval_call(
         }
         "histogram_quantile" => histogram::histogram_quantile(ev, &args, steps).map(Val::Vector),
         "histogram_fraction" => histogram::histogram_fraction(ev, &args, steps).map(Val::Vector),
+        "histogram_quantiles" => histogram::histogram_quantiles(ev, &args, steps).map(Val::Vector),
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
         | "histogram_stdvar" => {
             // Only native histograms have these; float samples are ignored.
@@ -280,6 +284,21 @@ fn range_function(
             scalars.push(eval_scalar(ev, a, steps)?);
         }
     }
+    let modifier = ev.positions.modifier(unparen(marg));
+
+    if let Some(m) = modifier {
+        let allowed: &[&str] = match m {
+            RangeModifier::Smoothed => &["delta", "increase", "rate"],
+            RangeModifier::Anchored => &["changes", "delta", "increase", "rate", "resets"],
+        };
+        if !allowed.contains(&name) {
+            return Err(PromqlError::Execution(format!(
+                "{} modifier can only be used with: {} - not with {name}",
+                m.name(),
+                allowed.join(", ")
+            )));
+        }
+    }
     let w = ev.eval_windows(marg, steps)?;
     if name == "quantile_over_time"
         && let Some(q) = scalars[0]
@@ -326,6 +345,22 @@ fn range_function(
         w.each(s, |i, win| {
             let end = ends[i];
             let start = end - w.range;
+            if let Some(m) = modifier {
+                let smoothed = m == RangeModifier::Smoothed;
+                vals[i] = match name {
+                    "rate" => rate::extended_rate(win, start, end, range_s, smoothed, true, true),
+                    "increase" => {
+                        rate::extended_rate(win, start, end, range_s, smoothed, true, false)
+                    }
+                    "delta" => {
+                        rate::extended_rate(win, start, end, range_s, smoothed, false, false)
+                    }
+                    _ if win.last().is_none_or(|x| x.t <= start) => None,
+                    "changes" => rate::changes(win),
+                    _ => rate::resets(win),
+                };
+                return;
+            }
             vals[i] = match name {
                 "rate" => rate::extrapolated_rate(win, start, end, range_s, true, true),
                 "increase" => rate::extrapolated_rate(win, start, end, range_s, true, false),

@@ -56,6 +56,72 @@ pub(crate) fn extrapolated_rate(
     Some(result * factor)
 }
 
+/// Prometheus's `extendedRate`: rate/increase/delta over an `anchored` or
+/// `smoothed` window (which also holds the samples around the boundaries),
+/// without extrapolation; `smoothed` interpolates at both boundaries.
+pub(crate) fn extended_rate(
+    f: &[Sample],
+    start: i64,
+    end: i64,
+    range_s: f64,
+    smoothed: bool,
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
+    if f.is_empty() || f[0].t > end {
+        return None;
+    }
+    let mut last = f.len() - 1;
+    let mut first = f[..last]
+        .partition_point(|x| x.t <= start)
+        .saturating_sub(1);
+    if smoothed {
+        last = f[..last].partition_point(|x| x.t < end);
+    }
+    if f[last].t <= start {
+        return None;
+    }
+    let interpolate = |a: Sample, b: Sample, t: i64| {
+        let y1 = if is_counter && b.v < a.v { 0.0 } else { a.v };
+        y1 + (b.v - y1) * (t - a.t) as f64 / (b.t - a.t) as f64
+    };
+    let left = if smoothed && f[first].t < start && first + 1 < f.len() {
+        interpolate(f[first], f[first + 1], start)
+    } else {
+        f[first].v
+    };
+    let right = if smoothed && last > 0 && f[last].t > end {
+        interpolate(f[last - 1], f[last], end)
+    } else {
+        f[last].v
+    };
+    let mut result = right - left;
+    if is_counter {
+        if f[first].t <= start {
+            first += 1;
+        }
+        if f[last].t >= end && last > 0 {
+            last -= 1;
+        }
+        let mut prev = left;
+        if first <= last {
+            for p in &f[first..=last] {
+                if p.v < prev {
+                    result += prev;
+                }
+                prev = p.v;
+            }
+        }
+        if right < prev {
+            result += prev;
+        }
+    }
+    if is_rate {
+        result /= range_s;
+    }
+    Some(result)
+}
+
 /// irate (`is_rate`) and idelta over the last two samples.
 pub(crate) fn instant_value(s: &[Sample], is_rate: bool) -> Option<f64> {
     if s.len() < 2 {

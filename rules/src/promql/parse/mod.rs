@@ -4,7 +4,9 @@
 //! - [`error_position`] finds a line/column for parse errors, whose text
 //!   from `promql-parser` carries none.
 
+pub(crate) mod durations;
 pub(crate) mod lexer;
+pub(crate) mod modifiers;
 pub(crate) mod position;
 
 use promql_parser::parser::Expr;
@@ -12,18 +14,107 @@ use promql_parser::parser::Expr;
 use super::PromqlError;
 pub(crate) use position::Positions;
 
-/// A parsed query: its AST and where each node starts.
+pub(crate) use durations::QueryParams;
+pub(crate) use modifiers::RangeModifier;
+
+/// A parsed query: its AST, where each node starts, and the text the
+/// positions refer to (the query after [`rewrite`]; same length where it matters).
 pub(crate) struct Parsed {
-    pub expr: Expr,
+    /// Boxed so that node addresses, which key the positions, never move.
+    pub expr: Box<Expr>,
     pub positions: Positions,
+    pub text: String,
+}
+
+/// Rewrites the syntax `promql-parser` lacks into syntax it parses:
+/// duration expressions become literals, `anchored`/`smoothed` are blanked
+/// out and returned with their byte offsets.
+pub(crate) fn rewrite(
+    src: &str,
+    params: QueryParams,
+) -> Result<(String, Vec<(usize, RangeModifier)>), PromqlError> {
+    let text = durations::rewrite(src, params)?;
+    let text = mark_info_selectors(&text);
+    Ok(modifiers::strip(&text))
+}
+
+/// A matcher added to the selector in `info()`'s second argument so that
+/// `promql-parser` accepts selectors whose matchers all match the empty
+/// string (`{data=~".*"}`), which Prometheus allows there; `info()` removes it.
+pub(crate) const INFO_SENTINEL: &str = "__warden_info_selector__";
+
+fn mark_info_selectors(src: &str) -> String {
+    let toks = lexer::tokenize(src);
+    let mut inserts: Vec<usize> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if t.skip || t.kind != lexer::Kind::Ident || t.text(src) != "info" {
+            continue;
+        }
+        if toks
+            .get(i + 1)
+            .is_none_or(|n| n.kind != lexer::Kind::LParen)
+        {
+            continue;
+        }
+        // The second argument: after the first comma at depth 1.
+        let mut depth = 0i32;
+        let mut k = i + 1;
+        while k < toks.len() {
+            match toks[k].kind {
+                lexer::Kind::LParen | lexer::Kind::LBracket | lexer::Kind::LBrace => depth += 1,
+                lexer::Kind::RParen | lexer::Kind::RBracket | lexer::Kind::RBrace => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                lexer::Kind::Comma if depth == 1 => {
+                    if toks
+                        .get(k + 1)
+                        .is_some_and(|n| n.kind == lexer::Kind::LBrace)
+                        && let Some(close) =
+                            (k + 2..toks.len()).find(|&c| toks[c].kind == lexer::Kind::RBrace)
+                    {
+                        inserts.push(toks[close].start);
+                    }
+                    break;
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+    }
+    if inserts.is_empty() {
+        return src.to_string();
+    }
+    let mut out = String::with_capacity(src.len() + inserts.len() * 40);
+    let mut last = 0;
+    for at in inserts {
+        out.push_str(&src[last..at]);
+        let body = src[..at].trim_end();
+        if !body.ends_with('{') && !body.ends_with(',') {
+            out.push(',');
+        }
+        out.push_str(INFO_SENTINEL);
+        out.push_str("=~\".+\"");
+        last = at;
+    }
+    out.push_str(&src[last..]);
+    out
 }
 
 /// Parses `src` into an AST with positions, or a positioned parse error.
-pub(crate) fn parse_query(src: &str) -> Result<Parsed, PromqlError> {
-    match promql_parser::parser::parse(src) {
+pub(crate) fn parse_query(src: &str, params: QueryParams) -> Result<Parsed, PromqlError> {
+    let (text, mods) = rewrite(src, params)?;
+    match promql_parser::parser::parse(&text) {
         Ok(expr) => {
-            let positions = Positions::compute(src, &expr);
-            Ok(Parsed { expr, positions })
+            let expr = Box::new(expr);
+            let positions = Positions::compute(&text, &expr, &mods);
+            Ok(Parsed {
+                expr,
+                positions,
+                text,
+            })
         }
         Err(message) => {
             let (line, col) = lexer::line_col(src, error_position(src, &message));
@@ -87,7 +178,13 @@ mod tests {
     use super::*;
 
     fn err(q: &str) -> (usize, usize) {
-        match parse_query(q) {
+        match parse_query(
+            q,
+            QueryParams {
+                step_ms: 0,
+                range_ms: 0,
+            },
+        ) {
             Err(PromqlError::Parse { line, col, .. }) => (line, col),
             _ => panic!("expected a parse error for {q}"),
         }

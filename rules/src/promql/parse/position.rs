@@ -12,26 +12,64 @@ use std::collections::HashMap;
 
 use promql_parser::parser::Expr;
 
+use super::RangeModifier;
 use super::lexer::{Kind, Token, tokenize};
 
 /// Byte offset of the start of every node, keyed by the node's address.
 #[derive(Debug, Default)]
 pub(crate) struct Positions {
     starts: HashMap<usize, usize>,
+    /// `anchored`/`smoothed` of selector nodes.
+    modifiers: HashMap<usize, RangeModifier>,
+    /// The same, keyed by the address of the inner `VectorSelector` struct.
+    selector_mods: HashMap<usize, RangeModifier>,
 }
 
 impl Positions {
     /// Computes the start of every node of `expr` in `src`.
-    pub fn compute(src: &str, expr: &Expr) -> Positions {
+    pub fn compute(src: &str, expr: &Expr, mods: &[(usize, RangeModifier)]) -> Positions {
         let toks = tokenize(src);
         let mut w = Walker {
             src,
             toks: &toks,
             cursor: 0,
             starts: HashMap::new(),
+            selectors: Vec::new(),
         };
         w.walk(expr);
-        Positions { starts: w.starts }
+        // A modifier belongs to the last selector that starts before it.
+        let mut modifiers = HashMap::new();
+        let mut selector_mods = HashMap::new();
+        for &(at, m) in mods {
+            if let Some(&(_, k, inner)) = w
+                .selectors
+                .iter()
+                .filter(|(s, _, _)| *s < at)
+                .max_by_key(|(s, _, _)| *s)
+            {
+                modifiers.insert(k, m);
+                selector_mods.insert(inner, m);
+            }
+        }
+        Positions {
+            starts: w.starts,
+            modifiers,
+            selector_mods,
+        }
+    }
+
+    /// The modifier of an instant selector given by its inner struct (which
+    /// lives inside an `Expr::VectorSelector` node).
+    pub fn modifier_of_selector(
+        &self,
+        vs: &promql_parser::parser::VectorSelector,
+    ) -> Option<RangeModifier> {
+        self.selector_mods.get(&(vs as *const _ as usize)).copied()
+    }
+
+    /// The `anchored`/`smoothed` modifier written after selector `e`, if any.
+    pub fn modifier(&self, e: &Expr) -> Option<RangeModifier> {
+        self.modifiers.get(&key(e)).copied()
     }
 
     /// Start byte of `e`, 0 when unknown.
@@ -49,6 +87,8 @@ struct Walker<'a> {
     toks: &'a [Token],
     cursor: usize,
     starts: HashMap<usize, usize>,
+    /// (start, node key, inner selector key) of every selector, for attaching modifiers.
+    selectors: Vec<(usize, usize, usize)>,
 }
 
 impl Walker<'_> {
@@ -104,6 +144,17 @@ impl Walker<'_> {
             Expr::Extension(_) => None,
         };
         let start = start.unwrap_or(0);
+        match e {
+            Expr::VectorSelector(vs) => {
+                self.selectors
+                    .push((start, key(e), vs as *const _ as usize))
+            }
+            Expr::MatrixSelector(ms) => {
+                self.selectors
+                    .push((start, key(e), &ms.vs as *const _ as usize))
+            }
+            _ => {}
+        }
         self.starts.insert(key(e), start);
         start
     }
@@ -127,7 +178,7 @@ mod tests {
 
     fn starts_of_args(q: &str) -> Vec<usize> {
         let e = parse(q).unwrap();
-        let p = Positions::compute(q, &e);
+        let p = Positions::compute(q, &e, &[]);
         match &e {
             Expr::Call(c) => c.args.args.iter().map(|a| p.start(a)).collect(),
             Expr::Aggregate(a) => vec![p.start(&a.expr)],

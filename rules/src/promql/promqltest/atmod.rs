@@ -5,8 +5,10 @@
 //! `t`, the query must give the same answer whatever time it is evaluated
 //! at. The rewrite works on the `promql-parser` AST, which is printed back.
 
-use promql_parser::parser::{AtModifier, Expr};
+use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::{AtModifier, Expr, VectorSelector};
 
+use crate::promql::parse::{Parsed, Positions, QueryParams, RangeModifier, parse_query};
 /// Functions whose value depends on the evaluation time or on sample
 /// timestamps; an expression calling one is left out of the check.
 const TIME_DEPENDENT: [&str; 15] = [
@@ -29,12 +31,200 @@ const TIME_DEPENDENT: [&str; 15] = [
 
 /// The rewritten expression for evaluation time `t_ms`, or `None` when the
 /// expression is exempt from the check.
-pub fn pin_to_time(expr: &Expr, t_ms: i64) -> Result<Option<String>, String> {
+///
+/// The expression is read with the engine's own front end, so the syntax
+/// `promql-parser` lacks is accepted as the engine accepts it: duration
+/// arithmetic becomes literals (computed as for an instant query), and the
+/// `anchored`/`smoothed` modifiers are carried to the printed query by
+/// tagging their selectors with a marker matcher.
+///
+/// String literals with `\x` or octal escapes are carried over verbatim:
+/// they denote raw bytes in Go (so `"\xff"` is not valid UTF-8 there),
+/// which `promql-parser` reads as characters, and printing its AST back
+/// would change the query's meaning.
+pub fn pin_to_time(src: &str, t_ms: i64) -> Result<Option<String>, String> {
     let at = AtModifier::try_from(t_ms as f64 / 1000.0)?;
-    let mut e = expr.clone();
+    let (masked, literals) = mask_byte_escapes(src);
+    let params = QueryParams {
+        step_ms: 0,
+        range_ms: 0,
+    };
+    let Parsed {
+        mut expr,
+        positions,
+        ..
+    } = parse_query(&masked, params).map_err(|e| e.to_string())?;
+    let mut modifiers = Vec::new();
+    tag_modifiers(&mut expr, &positions, &mut modifiers);
     let mut exempt = false;
-    attach(&mut e, &at, &mut exempt);
-    Ok((!exempt).then(|| e.to_string()))
+    attach(&mut expr, &at, &mut exempt);
+    if exempt {
+        return Ok(None);
+    }
+    let mut printed = expr.to_string();
+    for (k, m) in modifiers.iter().enumerate() {
+        printed = restore_modifier(&printed, &marker(k), m.name())?;
+    }
+    for (placeholder, original) in &literals {
+        let quoted = format!("\"{placeholder}\"");
+        if printed.matches(&quoted).count() != 1 {
+            return Err(format!(
+                "cannot carry the string literal {original} over the rewrite"
+            ));
+        }
+        printed = printed.replacen(&quoted, original, 1);
+    }
+    Ok(Some(printed))
+}
+
+/// Name of the marker matcher of the `k`-th modified selector.
+fn marker(k: usize) -> String {
+    format!("__promqltest_modifier_{k}__")
+}
+
+/// Adds a marker matcher to every selector written with `anchored` or
+/// `smoothed`, in the order they are met.
+fn tag_modifiers(e: &mut Expr, positions: &Positions, out: &mut Vec<RangeModifier>) {
+    let modifier = match &*e {
+        Expr::MatrixSelector(_) => positions.modifier(e),
+        Expr::VectorSelector(vs) => positions
+            .modifier(e)
+            .or_else(|| positions.modifier_of_selector(vs)),
+        _ => None,
+    };
+    let tag = |vs: &mut VectorSelector, out: &mut Vec<RangeModifier>, m: RangeModifier| {
+        vs.matchers
+            .matchers
+            .push(Matcher::new(MatchOp::Equal, &marker(out.len()), "x"));
+        out.push(m);
+    };
+    match e {
+        Expr::VectorSelector(vs) => {
+            if let Some(m) = modifier {
+                tag(vs, out, m);
+            }
+        }
+        Expr::MatrixSelector(ms) => {
+            if let Some(m) = modifier {
+                tag(&mut ms.vs, out, m);
+            }
+        }
+        Expr::Subquery(sq) => tag_modifiers(&mut sq.expr, positions, out),
+        Expr::Call(c) => {
+            for a in &mut c.args.args {
+                tag_modifiers(a, positions, out);
+            }
+        }
+        Expr::Aggregate(a) => {
+            if let Some(p) = &mut a.param {
+                tag_modifiers(p, positions, out);
+            }
+            tag_modifiers(&mut a.expr, positions, out);
+        }
+        Expr::Unary(u) => tag_modifiers(&mut u.expr, positions, out),
+        Expr::Binary(b) => {
+            tag_modifiers(&mut b.lhs, positions, out);
+            tag_modifiers(&mut b.rhs, positions, out);
+        }
+        Expr::Paren(p) => tag_modifiers(&mut p.expr, positions, out),
+        Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
+    }
+}
+
+/// Removes the marker matcher `name` from the printed query and writes
+/// `keyword` after the end of its selector (after `[range]`, `@ t` and
+/// `offset d`, where the grammar puts it).
+fn restore_modifier(printed: &str, name: &str, keyword: &str) -> Result<String, String> {
+    let needle = format!("{name}=\"x\"");
+    let lost = || format!("cannot carry the {keyword} modifier over the rewrite");
+    if printed.matches(&needle).count() != 1 {
+        return Err(lost());
+    }
+    let pos = printed.find(&needle).ok_or_else(lost)?;
+    let (mut before, mut after) = (
+        printed[..pos].to_string(),
+        printed[pos + needle.len()..].to_string(),
+    );
+    if before.ends_with(',') {
+        before.pop();
+    } else if after.starts_with(',') {
+        after.remove(0);
+    }
+    // `m{}` prints back as `m`.
+    let named = before
+        .strip_suffix('{')
+        .and_then(|b| b.chars().last())
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if named && after.starts_with('}') {
+        before.pop();
+        after.remove(0);
+        after.insert(0, '\u{0}');
+    }
+    let close = after.find(['}', '\u{0}']).ok_or_else(lost)?;
+    let mut end = close + 1;
+    let rest = &after[end..];
+    if rest.starts_with('[') {
+        end += rest.find(']').ok_or_else(lost)? + 1;
+    }
+    for word in [" @ ", " offset "] {
+        if after[end..].starts_with(word) {
+            let arg = &after[end + word.len()..];
+            end += word.len() + arg.find([' ', ')', ',']).unwrap_or(arg.len());
+        }
+    }
+    after.insert_str(end, &format!(" {keyword}"));
+    Ok(before + &after.replacen('\u{0}', "", 1))
+}
+
+/// Replaces quoted literals holding `\x` or octal escapes by unique
+/// placeholder literals; returns the text and (placeholder, literal) pairs.
+fn mask_byte_escapes(src: &str) -> (String, Vec<(String, String)>) {
+    let mut out = String::with_capacity(src.len());
+    let mut literals = Vec::new();
+    let mut rest = src;
+    while let Some(start) = rest.find(['"', '\'', '`']) {
+        out.push_str(&rest[..start]);
+        let quote = rest.as_bytes()[start];
+        let body = &rest[start + 1..];
+        let mut end = None;
+        let mut escaped = false;
+        for (i, b) in body.bytes().enumerate() {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' && quote != b'`' {
+                escaped = true;
+            } else if b == quote {
+                end = Some(i);
+                break;
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[start..]);
+            return (out, literals);
+        };
+        let literal = &rest[start..start + end + 2];
+        let inner = &literal[1..literal.len() - 1];
+        let byte_escape = quote != b'`'
+            && inner
+                .as_bytes()
+                .windows(2)
+                .any(|w| w[0] == b'\\' && (w[1] == b'x' || w[1].is_ascii_digit()));
+        if byte_escape {
+            let mut n = literals.len();
+            let mut placeholder = format!("__promqltest_literal_{n}__");
+            while src.contains(&placeholder) {
+                n += 1;
+                placeholder = format!("__promqltest_literal_{n}__");
+            }
+            out.push_str(&format!("\"{placeholder}\""));
+            literals.push((placeholder, literal.to_string()));
+        } else {
+            out.push_str(literal);
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    (out, literals)
 }
 
 /// The times the pinned query is evaluated at.
@@ -104,7 +294,44 @@ mod tests {
     use super::*;
 
     fn pin(s: &str, t: i64) -> Option<String> {
-        pin_to_time(&promql_parser::parser::parse(s).unwrap(), t).unwrap()
+        pin_to_time(s, t).unwrap()
+    }
+
+    #[test]
+    fn byte_escapes_survive_the_rewrite() {
+        assert_eq!(
+            pin(r#"label_replace(m, "\xff", "", "src", "(.*)")"#, 0).unwrap(),
+            r#"label_replace(m @ 0.000, "\xff", "", "src", "(.*)")"#
+        );
+        assert_eq!(
+            pin(r#"m{a="\101"} + n{b='q'}"#, 0).unwrap(),
+            r#"m{a="\101"} @ 0.000 + n{b="q"} @ 0.000"#
+        );
+        assert!(pin_to_time("m{a=\"x", 0).is_err());
+    }
+
+    #[test]
+    fn extended_syntax_survives_the_rewrite() {
+        assert_eq!(
+            pin("changes(m[26m+4m])", 1000).unwrap(),
+            "changes(m[30m] @ 1.000)"
+        );
+        assert_eq!(
+            pin("increase(m[1m] anchored)", 1000).unwrap(),
+            "increase(m[1m] @ 1.000 anchored)"
+        );
+        assert_eq!(
+            pin("m smoothed + rate(n{a=\"b\"}[5m] offset 1m smoothed)", 2000).unwrap(),
+            "m @ 2.000 smoothed + rate(n{a=\"b\"}[5m] @ 2.000 offset 1m smoothed)"
+        );
+        assert_eq!(
+            pin("m @ 100 smoothed", 2000).unwrap(),
+            "m @ 100.000 smoothed"
+        );
+        assert_eq!(
+            pin("m offset (2 * 2)", 2000).unwrap(),
+            "m @ 2.000 offset 4s"
+        );
     }
 
     #[test]

@@ -28,9 +28,12 @@ use std::time::Duration;
 
 pub use compare::float_eq;
 pub use duration::parse_duration;
+pub use histogram::{CounterResetHint, Histogram};
 pub use report::{CaseReport, Failure, FileReport, Outcome, PrintOptions, Report};
 pub use runner::run_script;
-pub use script::{Script, ScriptError, parse_script};
+pub use script::{
+    Command, Eval, EvalKind, ExpectedSeries, Load, MessageMatch, Script, ScriptError, parse_script,
+};
 pub use series::{SeqValue, SeriesDesc, parse_series_desc};
 pub use store::MemStore;
 

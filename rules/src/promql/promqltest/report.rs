@@ -145,6 +145,24 @@ impl Report {
         out
     }
 
+    /// The per-file table as Markdown, with the totals below it, for
+    /// regenerating the score in docs/compatibility.md.
+    pub fn markdown_table(&self) -> String {
+        let mut out = String::from("| file | passed | failed | skipped |\n|---|---:|---:|---:|\n");
+        for f in &self.files {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                f.name(),
+                f.passed(),
+                f.failed(),
+                f.skipped()
+            );
+        }
+        let _ = writeln!(out, "\n**Total: {}**", self.summary());
+        out
+    }
+
     /// The whole report: failures (and skips when verbose), the per-file
     /// table, and the summary as the last line.
     pub fn render(&self, opts: &PrintOptions) -> String {
@@ -239,5 +257,9 @@ mod tests {
         assert!(text.contains("SKIP a/x.test:5: c (h)"));
         assert!(text.contains("ERROR y.test:line 2: bad"));
         assert!(!r.render(&PrintOptions::default()).contains("SKIP"));
+        assert!(
+            r.markdown_table()
+                .contains("| x.test | 1 | 1 | 1 |\n| y.test | 0 | 1 | 0 |\n")
+        );
     }
 }

@@ -269,20 +269,12 @@ fn check_annotations(ev: &Eval, a: &Annotations) -> Result<(), String> {
 
 /// The instant query itself, then the `@`-pinned variants.
 ///
-/// The `@` rewrite needs the expression parsed by `promql-parser`; when it
-/// does not parse there, the case fails after the checks that could run.
+/// When the `@` rewrite cannot be built, the case fails after the checks
+/// that could run.
 fn run_instant_all(ev: &Eval, engine: &Engine, store: &MemStore) -> Result<(), Miss> {
     let t = ev.instant_time().unwrap_or(0);
     run_instant(ev, engine, store, &ev.expr, t, "")?;
-    let parsed = ev.parsed.as_ref().map_err(|e| {
-        Miss::new(
-            format!(
-                "the step-invariance check needs the expression parsed by promql-parser, which says: {e}"
-            ),
-            String::new(),
-        )
-    })?;
-    let pinned = pin_to_time(parsed, t).map_err(|e| {
+    let pinned = pin_to_time(&ev.expr, t).map_err(|e| {
         Miss::new(
             format!("cannot attach @ {t}ms for the step-invariance check: {e}"),
             "",
@@ -329,7 +321,9 @@ fn run_instant(
         },
     };
     check_output(ev, &out, window, context)?;
-    if ev.excluded_from_range_check() || QUERY_CONTEXT_FUNCS.is_match(q) {
+    // Decided on the expression as written: the pinned variant has its
+    // duration expressions (`step()`, `range()`) already computed.
+    if ev.excluded_from_range_check() || QUERY_CONTEXT_FUNCS.is_match(&ev.expr) {
         return Ok(());
     }
     let (from, to) = (t.saturating_sub(60_000), t.saturating_add(60_000));
@@ -475,6 +469,52 @@ mod tests {
         // `clear` ends the load_with_nhcb epoch.
         assert!(matches!(cases[3].outcome, Outcome::Failed(_)));
         assert_eq!((cases[3].line, cases[3].expr.as_str()), (18, "sum("));
+    }
+
+    fn outcomes(src: &str) -> Vec<Outcome> {
+        let engine = Engine::new(crate::promql::promqltest::engine_options());
+        run_script(&parse_script(src).unwrap(), &engine)
+            .into_iter()
+            .map(|c| c.outcome)
+            .collect()
+    }
+
+    #[test]
+    fn worked_example_passes_on_the_real_engine() {
+        let src = "load 1m\n    http_requests_total{job=\"a\"} 0+10x10\n    http_requests_total{job=\"b\"} 0 _ 20 stale 40\n\n\
+                   # comment lines end blocks\n\
+                   eval instant at 5m sum(http_requests_total)\n    expect no_warn\n    {} 90\n\n\
+                   eval range from 0 to 3m step 1m http_requests_total{job=\"b\"}\n    http_requests_total{job=\"b\"} 0 0 20 _\n\n\
+                   eval instant at 1m 1 + 2\n    3\n\n\
+                   eval instant at 1m http_requests_total{job=\"a\"}[2m]\n    expect range vector from 0 to 1m step 1m\n    http_requests_total{job=\"a\"} 0 10\n\n\
+                   eval instant at 1m http_requests_total\n    expect ordered\n    http_requests_total{job=\"a\"} 10\n    http_requests_total{job=\"b\"} 0\n\n\
+                   eval instant at 0 \"x\"\n    expect string \"x\"\n\n\
+                   eval instant at 1m http_requests_total + on() http_requests_total\n    expect fail\n\n\
+                   clear\n\n\
+                   eval instant at 5m http_requests_total\n";
+        let got = outcomes(src);
+        assert_eq!(got.len(), 8);
+        for (i, o) in got.iter().enumerate() {
+            assert_eq!(o, &Outcome::Passed, "case {i}");
+        }
+    }
+
+    #[test]
+    fn wrong_expectations_fail_on_the_real_engine() {
+        let src = "load 1m\n  m{a=\"1\"} 1 2 3\n  m{a=\"2\"} 5 5 5\n\n\
+                   eval instant at 2m m\n  m{a=\"1\"} 3\n\n\
+                   eval instant at 2m m{a=\"1\"}\n  m{a=\"1\"} 3.1\n\n\
+                   eval instant at 2m m{a=\"1\"}\n  {a=\"1\"} 3\n\n\
+                   eval range from 0 to 2m step 1m m{a=\"1\"}\n  m{a=\"1\"} 1 2\n\n\
+                   eval instant at 2m m{a=\"1\"}\n  expect fail\n\n\
+                   eval instant at 2m m{a=\"1\"}\n  expect warn\n  m{a=\"1\"} 3\n\n\
+                   eval instant at 2m 1\n  {} 1\n\n\
+                   eval instant at 2m sort_desc(m)\n  expect ordered\n  m{a=\"1\"} 3\n  m{a=\"2\"} 5\n";
+        let got = outcomes(src);
+        assert_eq!(got.len(), 8);
+        for (i, o) in got.iter().enumerate() {
+            assert!(matches!(o, Outcome::Failed(_)), "case {i}: {o:?}");
+        }
     }
 
     #[test]
