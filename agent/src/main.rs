@@ -39,10 +39,6 @@ const WORKER_THREADS: usize = 2;
 const MAX_BLOCKING_THREADS: usize = 8;
 
 fn main() -> ExitCode {
-    // HTTPS clients (reqwest, built without a default crypto provider) need
-    // one installed before the first client is built; ring avoids a C build.
-    // An error means one is installed already, which is fine.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     logging::init(cli.log.level, cli.log.format);
     // TLS clients (remote queries now, notifications later) use rustls with

@@ -155,6 +155,8 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             abort.abort();
         }
     }
+    // The last holders of the store besides `db`: dropping them lets the
+    // store be closed (and fsynced) explicitly.
     drop(state);
     drop(api);
     close_store(db).await;
