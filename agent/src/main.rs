@@ -106,7 +106,7 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         Err(e) => {
             tracing::error!(error = %e, "warden stopped");
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(e.exit_code())
         }
     }
 }

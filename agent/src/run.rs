@@ -54,7 +54,8 @@ pub enum RunError {
         /// What went wrong.
         reason: String,
     },
-    /// A collector could not be set up from its configuration.
+    /// A collector could not be set up from its configuration (a missing
+    /// `proc_path`, say): a configuration error, exit status 2.
     #[error("collector {name}: {reason}")]
     Collector {
         /// The collector.
@@ -64,9 +65,24 @@ pub enum RunError {
     },
 }
 
+impl RunError {
+    /// The process exit status for this error: 2 for what the configuration
+    /// got wrong, 1 for the rest.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Collector { .. } => 2,
+            RunError::Bind { .. } | RunError::Store { .. } => 1,
+        }
+    }
+}
+
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(cfg: Config) -> Result<(), RunError> {
     let mut shutdown = ShutdownSignal::install();
+    // Collectors first: a bad path in their configuration is reported before
+    // anything binds a port or touches the data directory.
+    let metrics = Arc::new(SelfMetrics::new());
+    let collectors: Vec<Scheduled> = crate::wiring::collectors(&cfg, &metrics)?;
     let addr = cfg.web.listen_address.0.clone();
     let listener = TcpListener::bind(&addr)
         .await
@@ -78,7 +94,6 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         .local_addr()
         .map_or(addr.clone(), |a| a.to_string());
 
-    let metrics = Arc::new(SelfMetrics::new());
     let state = AppState::new(Arc::clone(&metrics));
     let api = Arc::new(ApiState::new(
         Engine::new(EngineOptions::default()),
@@ -110,7 +125,6 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     api.ready(Arc::clone(&db) as Arc<dyn Querier>);
     tracing::info!(path = %cfg.storage.path.display(), "store ready");
 
-    let collectors: Vec<Scheduled> = crate::wiring::collectors(&cfg, &metrics)?;
     let names: Vec<String> = collectors
         .iter()
         .map(|s| s.collector.name().to_string())
@@ -141,6 +155,8 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
             abort.abort();
         }
     }
+    // The last holders of the store besides `db`: dropping them lets the
+    // store be closed (and fsynced) explicitly.
     drop(state);
     drop(api);
     close_store(db).await;

@@ -51,3 +51,28 @@ fn bad_listen_flag_exits_2() {
     assert_eq!(code, Some(2), "stderr: {stderr}");
     assert!(stderr.contains("--web.listen-address"), "{stderr}");
 }
+
+#[test]
+fn missing_proc_path_exits_2_before_binding() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = write_config(
+        dir.path(),
+        &format!(
+            "collectors:\n  host:\n    proc_path: {}\nstorage:\n  path: {}\n",
+            dir.path().join("no-proc").display(),
+            data.display()
+        ),
+    );
+    let port = free_port().to_string();
+    let (code, stderr) = run_to_exit(&[
+        "run",
+        "--config.file",
+        cfg.to_str().unwrap(),
+        "--web.listen-address",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert_eq!(code, Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("proc_path"), "{stderr}");
+    assert!(!data.exists(), "the data directory was touched");
+}
