@@ -87,6 +87,9 @@ fn mark_info_selectors(src: &str) -> String {
     if inserts.is_empty() {
         return src.to_string();
     }
+    // Nested `info(...)` calls find their braces out of order; splice front to back.
+    inserts.sort_unstable();
+    inserts.dedup();
     let mut out = String::with_capacity(src.len() + inserts.len() * 40);
     let mut last = 0;
     for at in inserts {
