@@ -476,7 +476,9 @@ pub fn compile_go_regex(pattern: &str) -> Result<regex::Regex, regex::Error> {
 pub struct StorageConfig {
     /// The data directory (WAL and checkpoints).
     pub path: PathBuf,
-    /// How long samples are kept (Prometheus default: 15d).
+    /// How long samples are kept. 24h, not Prometheus's 15d: warden keeps
+    /// its recent history in memory for rules and leak detection, and
+    /// long-term storage is Prometheus's job (scrape or remote-write it).
     #[serde(deserialize_with = "positive_duration")]
     pub retention_time: PromDuration,
     /// Size limit of the data directory (`0` or absent: none).
@@ -489,7 +491,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
             path: PathBuf::from("./data"),
-            retention_time: PromDuration(Duration::from_secs(15 * 24 * 3600)),
+            retention_time: PromDuration(Duration::from_secs(24 * 3600)),
             retention_size: None,
             wal_fsync: WalFsync::Interval(Duration::from_secs(10)),
         }
