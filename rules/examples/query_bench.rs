@@ -17,8 +17,8 @@
 //! time. Both answers must agree (series count, point count, and the sum of
 //! values within 1e-6 relative) before any timing counts. Memory: Prometheus's
 //! VmRSS after loading and after the queries; this process's VmRSS growth for
-//! the store, and its VmHWM during the queries (reset through
-//! `/proc/self/clear_refs` after loading).
+//! the store, and its VmHWM during each query shape (reset through
+//! `/proc/self/clear_refs` before each).
 //!
 //! Prints markdown tables on stdout; progress goes to stderr.
 
@@ -141,6 +141,8 @@ struct Sink<'a> {
     app: warden_tsdb::DbAppender<'a>,
     pending: usize,
     samples: u64,
+    /// Time spent in warden's `append`/`commit` alone.
+    append_time: Duration,
 }
 
 impl Sink<'_> {
@@ -150,10 +152,14 @@ impl Sink<'_> {
         let labels = Labels::from_pairs(all.iter().copied())?;
         let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
         let selector = format!("{name}{{{}}}", body.join(","));
+        let time = |i: usize| T0_MS + i as i64 * STEP_MS;
         for (i, v) in values.iter().enumerate() {
-            let t = T0_MS + i as i64 * STEP_MS;
+            let t = time(i);
             writeln!(self.om, "{selector} {v} {}.{:03}", t / 1000, t % 1000)?;
-            self.app.append(&labels, t, *v)?;
+        }
+        let started = Instant::now();
+        for (i, v) in values.iter().enumerate() {
+            self.app.append(&labels, time(i), *v)?;
         }
         self.samples += values.len() as u64;
         self.pending += 1;
@@ -161,13 +167,15 @@ impl Sink<'_> {
             self.app.commit()?;
             self.pending = 0;
         }
+        self.append_time += started.elapsed();
         Ok(())
     }
 }
 
 /// Generates every series, family by family (promtool wants a family's
-/// lines together), into `om_path` and `db`. Returns the sample count.
-fn generate(series: usize, points: i64, om_path: &Path, db: &Db) -> Res<u64> {
+/// lines together), into `om_path` and `db`. Returns the sample count and
+/// the seconds spent appending to warden.
+fn generate(series: usize, points: i64, om_path: &Path, db: &Db) -> Res<(u64, f64)> {
     let instances = series / SERIES_PER_INSTANCE;
     let n = points as usize;
     let mut sink = Sink {
@@ -175,6 +183,7 @@ fn generate(series: usize, points: i64, om_path: &Path, db: &Db) -> Res<u64> {
         app: db.appender(),
         pending: 0,
         samples: 0,
+        append_time: Duration::ZERO,
     };
     let inst = |i: usize| {
         (
@@ -341,8 +350,10 @@ fn generate(series: usize, points: i64, om_path: &Path, db: &Db) -> Res<u64> {
 
     writeln!(sink.om, "# EOF")?;
     sink.om.flush()?;
+    let started = Instant::now();
     sink.app.commit()?;
-    Ok(sink.samples)
+    sink.append_time += started.elapsed();
+    Ok((sink.samples, sink.append_time.as_secs_f64()))
 }
 
 /// A running Prometheus over a backfilled data directory, killed by its PID
@@ -526,6 +537,8 @@ struct Row {
     warden: (f64, f64),
     prom_eval: (f64, f64),
     prom_wall: (f64, f64),
+    /// This process's VmHWM during the shape's runs minus VmRSS at start, MiB.
+    warden_peak_mib: f64,
 }
 
 fn main() -> Res<()> {
@@ -538,7 +551,7 @@ fn main() -> Res<()> {
 
     let db = Db::in_memory(DbOptions::default());
     let started = Instant::now();
-    let samples = generate(series, args.points, &om_path, &db)?;
+    let (samples, append_s) = generate(series, args.points, &om_path, &db)?;
     let gen_s = started.elapsed().as_secs_f64();
     let rss_store = status_mib("self", "VmRSS:")?;
     let om_mib = std::fs::metadata(&om_path)?.len() as f64 / (1 << 20) as f64;
@@ -573,9 +586,11 @@ fn main() -> Res<()> {
     let prom_rss_loaded = status_mib(&pid, "VmRSS:")?;
     let prom_anon_loaded = status_mib(&pid, "RssAnon:")?;
 
-    // Peak of this process during the queries only: writing 5 to
-    // clear_refs resets VmHWM to the current RSS.
-    let hwm_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    // Peak of this process per query shape: writing 5 to clear_refs
+    // resets VmHWM to the current RSS.
+    let reset_hwm = || std::fs::write("/proc/self/clear_refs", "5").is_ok();
+    let mut hwm_reset = true;
+    let mut hwm = status_mib("self", "VmRSS:")?;
 
     let engine = Engine::default();
     let last_ms = T0_MS + (args.points - 1) * STEP_MS;
@@ -610,6 +625,7 @@ fn main() -> Res<()> {
                 let ms = started.elapsed().as_secs_f64() * 1e3;
                 Ok((ms, Answer::of(&out.value)))
             };
+            hwm_reset &= reset_hwm();
             let (mut w, mut pe, mut pw) = (Vec::new(), Vec::new(), Vec::new());
             let mut answer_series = 0;
             for rep in 0..=args.reps {
@@ -628,6 +644,8 @@ fn main() -> Res<()> {
                     pw.push(p_wall);
                 }
             }
+            let shape_hwm = status_mib("self", "VmHWM:")?;
+            hwm = hwm.max(shape_hwm);
             let row = Row {
                 name,
                 kind,
@@ -635,6 +653,7 @@ fn main() -> Res<()> {
                 warden: stats(&mut w),
                 prom_eval: stats(&mut pe),
                 prom_wall: stats(&mut pw),
+                warden_peak_mib: shape_hwm - rss0,
             };
             eprintln!(
                 "{name} {kind}: warden {:.2} ms, prometheus eval {:.2} ms, wall {:.2} ms",
@@ -643,7 +662,6 @@ fn main() -> Res<()> {
             rows.push(row);
         }
     }
-    let hwm = status_mib("self", "VmHWM:")?;
     let rss_after = status_mib("self", "VmRSS:")?;
     let prom_rss_after = status_mib(&pid, "VmRSS:")?;
     let prom_anon_after = status_mib(&pid, "RssAnon:")?;
@@ -655,15 +673,15 @@ fn main() -> Res<()> {
         args.points, args.reps
     );
     println!(
-        "Load: generation + warden append {gen_s:.1} s (together); promtool backfill {backfill_s:.1} s; OpenMetrics file {om_mib:.0} MiB.\n"
+        "Load: generation {gen_s:.1} s, of which warden append + commit {append_s:.1} s; promtool backfill {backfill_s:.1} s; OpenMetrics file {om_mib:.0} MiB.\n"
     );
     println!(
-        "| query | kind | result series | warden median / p90 ms | Prometheus eval median / p90 ms | ratio warden/Prom eval (median) | Prometheus HTTP wall median / p90 ms | ratio warden/Prom wall |"
+        "| query | kind | result series | warden median / p90 ms | Prometheus eval median / p90 ms | ratio warden/Prom eval (median) | Prometheus HTTP wall median / p90 ms | ratio warden/Prom wall | warden peak growth over start MiB |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} | {:.2} / {:.2} | {:.2} |",
+            "| {} | {} | {} | {:.2} / {:.2} | {:.2} / {:.2} | {:.2} | {:.2} / {:.2} | {:.2} | {:.1} |",
             r.name,
             r.kind,
             r.series,
@@ -675,6 +693,7 @@ fn main() -> Res<()> {
             r.prom_wall.0,
             r.prom_wall.1,
             r.warden.0 / r.prom_wall.0,
+            r.warden_peak_mib,
         );
     }
     println!();
@@ -689,7 +708,7 @@ fn main() -> Res<()> {
         rss_after - rss0
     );
     let peak_note = if hwm_reset {
-        "VmHWM reset after loading"
+        "max of VmHWM, reset before each query shape"
     } else {
         "VmHWM since start: clear_refs not writable"
     };
