@@ -401,8 +401,8 @@ pub async fn query_exemplars(RawQuery(q): RawQuery, headers: HeaderMap, body: By
     respond(
         async {
             let expr = p.get("query").unwrap_or("");
-            promql_parser::parser::parse(expr)
-                .map_err(|e| ApiError::bad_data(format!("parse error: {e}")))?;
+            warden_rules::promql::parse_expr(expr)
+                .map_err(|e| ApiError::bad_data(e.to_string()))?;
             time_bounds(&p)?;
             Ok(success("[]", &Annotations::default()))
         }
@@ -416,8 +416,8 @@ pub async fn format_query(RawQuery(q): RawQuery, headers: HeaderMap, body: Bytes
     respond(
         async {
             let expr = p.get("query").unwrap_or("");
-            let parsed = promql_parser::parser::parse(expr)
-                .map_err(|e| ApiError::bad_data(format!("parse error: {e}")))?;
+            let parsed = warden_rules::promql::parse_expr(expr)
+                .map_err(|e| ApiError::bad_data(e.to_string()))?;
             let mut data = String::new();
             write_str(&mut data, &parsed.prettify());
             Ok(success(&data, &Annotations::default()))

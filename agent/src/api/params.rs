@@ -159,8 +159,7 @@ pub fn parse_selector(s: &str) -> Result<Vec<Matcher>, ParamError> {
     use promql_parser::label::MatchOp as P;
     use promql_parser::parser::Expr;
 
-    let expr = promql_parser::parser::parse(s)
-        .map_err(|e| ParamError(format!("1:1: parse error: {e}")))?;
+    let expr = warden_rules::promql::parse_expr(s).map_err(|e| ParamError(e.to_string()))?;
     let Expr::VectorSelector(vs) = expr else {
         return Err(ParamError(format!(
             "1:1: parse error: invalid parameter \"match[]\": expected a series selector, got {s:?}"

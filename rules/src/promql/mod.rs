@@ -33,6 +33,8 @@ use std::time::Duration;
 
 use warden_tsdb::{Labels, Querier, Series};
 
+pub use parse::parse_expr;
+
 /// Limits and defaults of one engine, mirroring Prometheus's flags.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {

@@ -164,7 +164,11 @@ fn check_rule(
     }
     let expr = match &r.expr {
         Some(e) if !e.value.is_empty() => {
-            if let Err(msg) = promql_parser::parser::parse(&e.value) {
+            if let Err(err) = crate::promql::parse_expr(&e.value) {
+                let msg = match err {
+                    crate::promql::PromqlError::Parse { message, .. } => message,
+                    other => other.to_string(),
+                };
                 p.add(
                     Some(position(e)),
                     ctx,

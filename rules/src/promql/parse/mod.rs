@@ -106,9 +106,90 @@ fn mark_info_selectors(src: &str) -> String {
     out
 }
 
+/// Largest magnitude accepted where a number stands for seconds (a range,
+/// an offset, a subquery step, an `@` time): about 31,700 years, far beyond
+/// anything Prometheus can represent, and far below where `promql-parser`
+/// would panic converting it to a `Duration`.
+const MAX_NUMERIC_SECONDS: f64 = 1e12;
+
+/// Refuses numbers in duration or timestamp positions that `promql-parser`
+/// cannot turn into a `Duration` without panicking (too large, NaN, Inf).
+/// A parser panic would take the whole agent down (release builds abort on
+/// panic), so this runs before every parse of untrusted text.
+fn check_numeric_times(src: &str) -> Result<(), PromqlError> {
+    let toks = lexer::tokenize(src);
+    let mut depth = 0usize;
+    let mut prev: Option<&lexer::Token> = None;
+    for t in &toks {
+        match t.kind {
+            lexer::Kind::LBracket => depth += 1,
+            lexer::Kind::RBracket => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        let after_offset_or_at = prev.is_some_and(|p| {
+            p.kind == lexer::Kind::At
+                || (p.kind == lexer::Kind::Ident && p.text(src).eq_ignore_ascii_case("offset"))
+        });
+        // Inside brackets a subquery step follows a colon, which the lexer
+        // reads as the start of a name (`[5m:1e300]`).
+        let raw = t.text(src);
+        let text = if depth > 0 {
+            raw.trim_start_matches(':')
+        } else {
+            raw
+        };
+        let numeric = match t.kind {
+            lexer::Kind::Number => true,
+            lexer::Kind::Ident => {
+                let w = text.to_ascii_lowercase();
+                matches!(w.as_str(), "nan" | "inf")
+                    || w.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            }
+            _ => false,
+        };
+        if numeric && (depth > 0 || after_offset_or_at) {
+            // Durations such as `5m` are not plain numbers and are fine.
+            if parse_number(text)
+                .is_some_and(|v| !(v.is_finite() && v.abs() <= MAX_NUMERIC_SECONDS))
+            {
+                let (line, col) = lexer::line_col(src, t.start);
+                return Err(PromqlError::Parse {
+                    message: format!("duration or timestamp out of range: {text}"),
+                    line,
+                    col,
+                });
+            }
+        }
+        prev = Some(t);
+    }
+    Ok(())
+}
+
+/// A PromQL number: decimal, exponent, hexadecimal, `Inf`, `NaN`.
+fn parse_number(text: &str) -> Option<f64> {
+    let lower = text.to_ascii_lowercase();
+    if let Some(hex) = lower.strip_prefix("0x") {
+        return u64::from_str_radix(hex, 16).ok().map(|v| v as f64);
+    }
+    lower.parse::<f64>().ok()
+}
+
+/// Parses a PromQL expression with `promql-parser`, first refusing the
+/// inputs that make it panic. Everything in warden that parses PromQL from
+/// outside (queries, rule files, API selectors) goes through here.
+pub fn parse_expr(src: &str) -> Result<promql_parser::parser::Expr, PromqlError> {
+    check_numeric_times(src)?;
+    promql_parser::parser::parse(src).map_err(|message| {
+        let (line, col) = lexer::line_col(src, error_position(src, &message));
+        PromqlError::Parse { message, line, col }
+    })
+}
+
 /// Parses `src` into an AST with positions, or a positioned parse error.
 pub(crate) fn parse_query(src: &str, params: QueryParams) -> Result<Parsed, PromqlError> {
+    check_numeric_times(src)?;
     let (text, mods) = rewrite(src, params)?;
+    check_numeric_times(&text)?;
     match promql_parser::parser::parse(&text) {
         Ok(expr) => {
             let expr = Box::new(expr);

@@ -455,7 +455,10 @@ fn parse_eval(lines: &[&str], mut i: usize) -> Result<(usize, Eval), ScriptError
             ));
         }
     };
-    let parsed = promql_parser::parser::parse(expr);
+    let parsed = crate::promql::parse_expr(expr).map_err(|e| match e {
+        crate::promql::PromqlError::Parse { message, .. } => message,
+        other => other.to_string(),
+    });
     let mut ev = Eval {
         line: i + 1,
         expr: expr.to_string(),
