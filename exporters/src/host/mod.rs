@@ -20,6 +20,7 @@ mod conntrack;
 mod cpu;
 mod cpufreq;
 mod diskstats;
+mod dmi;
 mod edac;
 mod entropy;
 mod filefd;
@@ -112,13 +113,14 @@ pub struct HostConfig {
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 30] = [
+pub const COLLECTORS: [&str; 31] = [
     "arp",
     "bonding",
     "conntrack",
     "cpu",
     "cpufreq",
     "diskstats",
+    "dmi",
     "edac",
     "entropy",
     "filefd",
@@ -218,6 +220,7 @@ pub struct HostCollector {
     schedstat: schedstat::Schedstat,
     mdadm: mdadm::Mdadm,
     cpufreq: cpufreq::Cpufreq,
+    dmi: dmi::Dmi,
     udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
@@ -287,6 +290,7 @@ impl HostCollector {
             schedstat: schedstat::Schedstat::new(proc_),
             mdadm: mdadm::Mdadm::new(proc_),
             cpufreq: cpufreq::Cpufreq::new(&config.sys_path),
+            dmi: dmi::Dmi::new(&config.sys_path),
             udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
@@ -340,6 +344,7 @@ impl Collector for HostCollector {
             schedstat,
             mdadm,
             cpufreq,
+            dmi,
             udp_queues,
             vmstat,
             pressure,
@@ -462,6 +467,7 @@ impl Collector for HostCollector {
                 } else {
                     Ok(())
                 },
+                if on("dmi") { dmi.collect(s) } else { Ok(()) },
                 if on("udp_queues") {
                     udp_queues.collect(buf, s)
                 } else {
