@@ -1,9 +1,8 @@
 //! `node_dmi_info{bios_date,...,system_vendor}` from `/sys/class/dmi/id/`
 //! (read directly), as node_exporter 1.5 writes it: one label per DMI file
 //! that could be read (serial numbers need root), whitespace trimmed, read
-//! once since they do
-//! not change until a reboot. No DMI (most VMs, ARM boards) is no family
-//! and no error.
+//! once since they do not change until a reboot. No DMI (most VMs, ARM
+//! boards) is no family and no error.
 
 use std::path::{Path, PathBuf};
 
