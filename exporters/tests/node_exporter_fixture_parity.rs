@@ -388,6 +388,22 @@ fn fake_host(root: &Path) {
         }
     }
     std::fs::create_dir_all(s.join("devices/system/cpu/cpu2")).unwrap();
+    // Throttle counters: two threads of core 0 and one of core 1 in package 0.
+    for (n, core, count) in [("0", "0", "5"), ("1", "0", "99"), ("2", "1", "7")] {
+        let cpu = format!("devices/system/cpu/cpu{n}");
+        write(&s, &format!("{cpu}/topology/physical_package_id"), "0\n");
+        write(&s, &format!("{cpu}/topology/core_id"), &format!("{core}\n"));
+        write(
+            &s,
+            &format!("{cpu}/thermal_throttle/core_throttle_count"),
+            &format!("{count}\n"),
+        );
+        write(
+            &s,
+            &format!("{cpu}/thermal_throttle/package_throttle_count"),
+            "11\n",
+        );
+    }
     for (file, v) in [
         ("bios_date", "04/01/2014"),
         ("bios_vendor", "SeaBIOS"),

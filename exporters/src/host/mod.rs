@@ -18,6 +18,7 @@ mod arp;
 mod bonding;
 mod conntrack;
 mod cpu;
+mod cpu_throttle;
 mod cpufreq;
 mod diskstats;
 mod dmi;
@@ -221,6 +222,7 @@ pub struct HostCollector {
     mdadm: mdadm::Mdadm,
     cpufreq: cpufreq::Cpufreq,
     dmi: dmi::Dmi,
+    cpu_throttle: cpu_throttle::CpuThrottle,
     udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
@@ -291,6 +293,7 @@ impl HostCollector {
             mdadm: mdadm::Mdadm::new(proc_),
             cpufreq: cpufreq::Cpufreq::new(&config.sys_path),
             dmi: dmi::Dmi::new(&config.sys_path),
+            cpu_throttle: cpu_throttle::CpuThrottle::new(&config.sys_path),
             udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
@@ -345,6 +348,7 @@ impl Collector for HostCollector {
             mdadm,
             cpufreq,
             dmi,
+            cpu_throttle,
             udp_queues,
             vmstat,
             pressure,
@@ -468,6 +472,11 @@ impl Collector for HostCollector {
                     Ok(())
                 },
                 if on("dmi") { dmi.collect(s) } else { Ok(()) },
+                if cpu_on {
+                    cpu_throttle.collect(s)
+                } else {
+                    Ok(())
+                },
                 if on("udp_queues") {
                     udp_queues.collect(buf, s)
                 } else {
