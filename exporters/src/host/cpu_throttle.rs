@@ -6,6 +6,7 @@
 //! belongs to it. CPUs without topology or throttle files (VMs) add nothing.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::path::{Path, PathBuf};
 
 use warden_tsdb::MetricType;
@@ -58,10 +59,10 @@ impl CpuThrottle {
             cores
                 .entry((package, core))
                 .or_insert_with(|| read_u64(&cpu.join("thermal_throttle/core_throttle_count")));
-            if !packages.contains_key(&package) {
-                if let Some(n) = read_u64(&cpu.join("thermal_throttle/package_throttle_count")) {
-                    packages.insert(package, n);
-                }
+            if let Entry::Vacant(slot) = packages.entry(package)
+                && let Some(n) = read_u64(&cpu.join("thermal_throttle/package_throttle_count"))
+            {
+                slot.insert(n);
             }
         }
         let cores: Vec<_> = cores
