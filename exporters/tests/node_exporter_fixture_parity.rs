@@ -24,13 +24,14 @@ use warden_tsdb::{AppendError, Appender, Labels, MetricMetadata};
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 
 /// node_exporter collectors that read only the configured roots.
-const COLLECTORS: [&str; 26] = [
+const COLLECTORS: [&str; 27] = [
     "arp",
     "bonding",
     "conntrack",
     "cpu",
     "cpufreq",
     "diskstats",
+    "dmi",
     "edac",
     "entropy",
     "filefd",
@@ -387,6 +388,34 @@ fn fake_host(root: &Path) {
         }
     }
     std::fs::create_dir_all(s.join("devices/system/cpu/cpu2")).unwrap();
+    // Throttle counters: two threads of core 0 and one of core 1 in package 0.
+    for (n, core, count) in [("0", "0", "5"), ("1", "0", "99"), ("2", "1", "7")] {
+        let cpu = format!("devices/system/cpu/cpu{n}");
+        write(&s, &format!("{cpu}/topology/physical_package_id"), "0\n");
+        write(&s, &format!("{cpu}/topology/core_id"), &format!("{core}\n"));
+        write(
+            &s,
+            &format!("{cpu}/thermal_throttle/core_throttle_count"),
+            &format!("{count}\n"),
+        );
+        write(
+            &s,
+            &format!("{cpu}/thermal_throttle/package_throttle_count"),
+            "11\n",
+        );
+    }
+    for (file, v) in [
+        ("bios_date", "04/01/2014"),
+        ("bios_vendor", "SeaBIOS"),
+        ("bios_version", "1.16.2-debian-1.16.2-1"),
+        ("board_vendor", "Acme \u{e9}"),
+        ("chassis_vendor", "QEMU"),
+        ("product_name", "Standard PC (Q35 + ICH9, 2009)"),
+        ("product_uuid", "  padded  "),
+        ("sys_vendor", "QEMU"),
+    ] {
+        write(&s, &format!("class/dmi/id/{file}"), &format!("{v}\n"));
+    }
     write(&s, "class/net/bonding_masters", "bond0\n");
     write(&s, "class/net/bond0/bonding/slaves", "eth1 eth2\n");
     write(

@@ -18,8 +18,10 @@ mod arp;
 mod bonding;
 mod conntrack;
 mod cpu;
+mod cpu_throttle;
 mod cpufreq;
 mod diskstats;
+mod dmi;
 mod edac;
 mod entropy;
 mod filefd;
@@ -112,13 +114,14 @@ pub struct HostConfig {
 }
 
 /// The family groups, by node_exporter's collector names.
-pub const COLLECTORS: [&str; 30] = [
+pub const COLLECTORS: [&str; 31] = [
     "arp",
     "bonding",
     "conntrack",
     "cpu",
     "cpufreq",
     "diskstats",
+    "dmi",
     "edac",
     "entropy",
     "filefd",
@@ -218,6 +221,8 @@ pub struct HostCollector {
     schedstat: schedstat::Schedstat,
     mdadm: mdadm::Mdadm,
     cpufreq: cpufreq::Cpufreq,
+    dmi: dmi::Dmi,
+    cpu_throttle: cpu_throttle::CpuThrottle,
     udp_queues: udp_queues::UdpQueues,
     vmstat: vmstat::Vmstat,
     pressure: pressure::Pressure,
@@ -287,6 +292,8 @@ impl HostCollector {
             schedstat: schedstat::Schedstat::new(proc_),
             mdadm: mdadm::Mdadm::new(proc_),
             cpufreq: cpufreq::Cpufreq::new(&config.sys_path),
+            dmi: dmi::Dmi::new(&config.sys_path),
+            cpu_throttle: cpu_throttle::CpuThrottle::new(&config.sys_path),
             udp_queues: udp_queues::UdpQueues::new(proc_),
             vmstat: vmstat::Vmstat::new(proc_, config.vmstat_fields),
             pressure: pressure::Pressure::new(proc_),
@@ -340,6 +347,8 @@ impl Collector for HostCollector {
             schedstat,
             mdadm,
             cpufreq,
+            dmi,
+            cpu_throttle,
             udp_queues,
             vmstat,
             pressure,
@@ -459,6 +468,12 @@ impl Collector for HostCollector {
                 },
                 if on("cpufreq") {
                     cpufreq.collect(s)
+                } else {
+                    Ok(())
+                },
+                if on("dmi") { dmi.collect(s) } else { Ok(()) },
+                if cpu_on {
+                    cpu_throttle.collect(s)
                 } else {
                     Ok(())
                 },
