@@ -12,12 +12,15 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use warden_rules::promql::{Annotations, Engine, QueryOutput, Value};
 use warden_tsdb::labels::is_valid_label_name;
-use warden_tsdb::{Labels, Matcher, Querier};
+use warden_tsdb::{Labels, Matcher, Querier, QueryError};
 
 use super::ApiState;
 use super::encode::{write_labels, write_query_data, write_str};
 use super::params::{MAX_TIME_MS, MIN_TIME_MS, Params, parse_match_params};
 use super::response::{ApiError, success};
+
+/// Prometheus's warning when `limit` cut a result.
+const TRUNCATED: &str = "results truncated due to limit";
 
 /// Most points one series of a range query may have, as in Prometheus.
 const MAX_POINTS_PER_SERIES: i64 = 11_000;
@@ -95,9 +98,7 @@ fn apply_limit(out: &mut QueryOutput, limit: Option<usize>) {
         _ => false,
     };
     if truncated {
-        out.annotations
-            .warnings
-            .push("results truncated due to limit".into());
+        out.annotations.warnings.push(TRUNCATED.into());
     }
 }
 
@@ -233,9 +234,7 @@ pub async fn series(
             let mut data = String::from("[");
             for (i, l) in found.iter().enumerate() {
                 if limit.is_some_and(|n| i >= n) {
-                    annotations
-                        .warnings
-                        .push("results truncated due to limit".into());
+                    annotations.warnings.push(TRUNCATED.into());
                     break;
                 }
                 if i > 0 {
@@ -264,19 +263,7 @@ pub async fn labels(
             let (start, end) = time_bounds(&p)?;
             let limit = p.limit("limit")?;
             let names = on_store(&st, move |q| {
-                let mut names = BTreeSet::new();
-                let sets = if sets.is_empty() {
-                    vec![Vec::new()]
-                } else {
-                    sets
-                };
-                for set in &sets {
-                    let found = q
-                        .label_names(set, start, end)
-                        .map_err(|e| ApiError::internal(e.to_string()))?;
-                    names.extend(found);
-                }
-                Ok(names)
+                union_over_sets(&sets, |set| q.label_names(set, start, end))
             })
             .await?;
             Ok(limited_strings(names, limit))
@@ -285,13 +272,28 @@ pub async fn labels(
     )
 }
 
+/// Runs `lookup` for each `match[]` set (once with no matchers when none
+/// were given) and unions the answers, as Prometheus does for `labels` and
+/// `label/<name>/values`.
+fn union_over_sets(
+    sets: &[Vec<Matcher>],
+    mut lookup: impl FnMut(&[Matcher]) -> Result<Vec<String>, QueryError>,
+) -> Result<BTreeSet<String>, ApiError> {
+    let mut out = BTreeSet::new();
+    if sets.is_empty() {
+        out.extend(lookup(&[]).map_err(|e| ApiError::internal(e.to_string()))?);
+    }
+    for set in sets {
+        out.extend(lookup(set).map_err(|e| ApiError::internal(e.to_string()))?);
+    }
+    Ok(out)
+}
+
 fn limited_strings(items: BTreeSet<String>, limit: Option<usize>) -> Response {
     let mut annotations = Annotations::default();
     let take = limit.unwrap_or(usize::MAX);
     if items.len() > take {
-        annotations
-            .warnings
-            .push("results truncated due to limit".into());
+        annotations.warnings.push(TRUNCATED.into());
     }
     success(
         &string_list(items.iter().take(take).map(String::as_str)),
@@ -317,19 +319,7 @@ pub async fn label_values(
             let (start, end) = time_bounds(&p)?;
             let limit = p.limit("limit")?;
             let values = on_store(&st, move |q| {
-                let mut values = BTreeSet::new();
-                let sets = if sets.is_empty() {
-                    vec![Vec::new()]
-                } else {
-                    sets
-                };
-                for set in &sets {
-                    let found = q
-                        .label_values(&name, set, start, end)
-                        .map_err(|e| ApiError::internal(e.to_string()))?;
-                    values.extend(found);
-                }
-                Ok(values)
+                union_over_sets(&sets, |set| q.label_values(&name, set, start, end))
             })
             .await?;
             Ok(limited_strings(values, limit))
