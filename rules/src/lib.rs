@@ -2,5 +2,6 @@
 //! files, and the trend (leak) detector.
 
 pub mod promql;
+pub mod query;
 pub mod rulefmt;
 pub mod trend;
