@@ -65,6 +65,10 @@ pub struct RunArgs {
     /// Data directory (overrides storage.path).
     #[arg(long = "storage.path", value_name = "DIR")]
     pub storage_path: Option<PathBuf>,
+    /// Serve `POST`/`PUT /-/reload` (as Prometheus, off unless asked for:
+    /// anyone who can reach the port could trigger reloads).
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
     /// The URL warden is reached under from outside, for alerts' links and
     /// templates (overrides web.external_url).
     #[arg(long = "web.external-url", value_name = "URL")]

@@ -11,7 +11,9 @@ mod http;
 mod leak_cli;
 mod logging;
 mod promql_cli;
+mod reload;
 mod remote_query;
+mod rules;
 mod run;
 mod scheduler;
 mod selfcollector;
@@ -102,7 +104,15 @@ fn cmd_run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run::run(cfg)) {
+    let opts = run::RunOptions {
+        source,
+        rule_flags: reload::RuleFlags {
+            outage_tolerance: args.for_outage_tolerance,
+            resend_delay: args.resend_delay,
+        },
+        enable_lifecycle: args.enable_lifecycle,
+    };
+    match runtime.block_on(run::run(cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "warden stopped");

@@ -76,8 +76,6 @@ pub enum RulePack {
     Host,
     /// warden watching itself: collectors, store, rule evaluation.
     Warden,
-    /// Memory and disk leak alerts from the leak detector's series.
-    Leak,
 }
 
 impl RulePack {
@@ -86,7 +84,6 @@ impl RulePack {
         match self {
             RulePack::Host => "host",
             RulePack::Warden => "warden",
-            RulePack::Leak => "leak",
         }
     }
 }

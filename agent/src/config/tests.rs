@@ -184,7 +184,7 @@ global:
 rule_files:
   - alerts.yml
   - "rules/*.yml"
-rule_packs: [host, leak]
+rule_packs: [host, warden]
 web:
   external_url: https://example.com/warden/
 "#,
@@ -199,7 +199,7 @@ web:
             RuleFilePattern("rules/*.yml".into())
         ]
     );
-    assert_eq!(c.rule_packs, vec![RulePack::Host, RulePack::Leak]);
+    assert_eq!(c.rule_packs, vec![RulePack::Host, RulePack::Warden]);
     assert_eq!(c.web.external_url().0, "https://example.com/warden");
     let d = parse("x", "").unwrap();
     assert_eq!(d.global.rule_query_offset.get(), Duration::ZERO);
