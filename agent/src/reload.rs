@@ -147,7 +147,10 @@ impl Reloader {
             Err(e) => {
                 self.metrics.reload.loaded(false);
                 for line in e.lines() {
-                    tracing::error!(error = line, "reload failed; the running configuration is kept");
+                    tracing::error!(
+                        error = line,
+                        "reload failed; the running configuration is kept"
+                    );
                 }
                 return Err(e);
             }

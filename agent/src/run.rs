@@ -19,8 +19,8 @@ use tokio::sync::watch;
 
 use crate::api::ApiState;
 use crate::config::{Config, ConfigSource};
-use crate::reload::{Reloader, ReloaderSlot, RuleFlags};
 use crate::http::{AppState, router};
+use crate::reload::{Reloader, ReloaderSlot, RuleFlags};
 use crate::scheduler::{self, Scheduled};
 use crate::selfmetrics::SelfMetrics;
 use crate::store::Store;

@@ -90,9 +90,8 @@ impl RuleFilter {
             }
         };
         let set = |name: &str| -> HashSet<String> { p.all(name).iter().cloned().collect() };
-        let matchers = parse_match_params(p.all("match[]")).map_err(|e| {
-            ApiError::bad_data(format!("invalid parameter \"match[]\": {}", e.0))
-        })?;
+        let matchers = parse_match_params(p.all("match[]"))
+            .map_err(|e| ApiError::bad_data(format!("invalid parameter \"match[]\": {}", e.0)))?;
         Ok(RuleFilter {
             alerting: typ != "record",
             recording: typ != "alert",
@@ -317,7 +316,10 @@ mod tests {
 
     #[test]
     fn match_sets_match_the_rules_own_labels() {
-        let p = Params::from_parts(Some("match[]={severity=\"page\"}&match[]={team=\"db\"}"), None);
+        let p = Params::from_parts(
+            Some("match[]={severity=\"page\"}&match[]={team=\"db\"}"),
+            None,
+        );
         let f = RuleFilter::parse(&p).unwrap();
         let rule = |l: Labels| RuleStatus {
             name: "A".into(),

@@ -72,15 +72,14 @@ mod tests {
     use crate::config::{RuleFilePattern, RulePack};
 
     fn config(dir: &std::path::Path, patterns: &[&str], packs: &[RulePack]) -> Config {
-        Config {
-            rule_files: patterns
-                .iter()
-                .map(|p| RuleFilePattern::parse(p).unwrap())
-                .collect(),
-            rule_packs: packs.to_vec(),
-            base_dir: dir.to_path_buf(),
-            ..Config::default()
-        }
+        let mut c = Config::default();
+        c.rule_files = patterns
+            .iter()
+            .map(|p| RuleFilePattern::parse(p).unwrap())
+            .collect();
+        c.rule_packs = packs.to_vec();
+        c.base_dir = dir.to_path_buf();
+        c
     }
 
     #[test]
@@ -110,7 +109,12 @@ mod tests {
             "groups:\n  - name: g\n    rulez: []\n",
         )
         .unwrap();
-        let e = load(&config(dir.path(), &["bad1.yml", "bad2.yml", "gone.yml"], &[])).unwrap_err();
+        let e = load(&config(
+            dir.path(),
+            &["bad1.yml", "bad2.yml", "gone.yml"],
+            &[],
+        ))
+        .unwrap_err();
         assert_eq!(e.problems.len(), 3, "{e}");
         assert!(e.problems[0].contains("bad1.yml:5:"), "{e}");
         assert!(e.problems[1].contains("bad2.yml:3:"), "{e}");

@@ -44,7 +44,12 @@ impl RuleManager {
     /// Makes the running groups those of `files` with `opts`. `saved` is
     /// the state file's content at start (`None` on reload): new groups
     /// restore their alerts from it.
-    pub async fn apply(&self, files: &[RuleFile], opts: &GroupOptions, saved: Option<&PersistedState>) {
+    pub async fn apply(
+        &self,
+        files: &[RuleFile],
+        opts: &GroupOptions,
+        saved: Option<&PersistedState>,
+    ) {
         let mut running = self.running.lock().await;
         let mut old: Vec<RunningGroup> = std::mem::take(&mut *running);
         let mut next: Vec<RunningGroup> = Vec::new();
@@ -111,8 +116,12 @@ impl RuleManager {
         .await;
         match marked {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(rule_group = %k, error = %e, "writing staleness markers for a removed group failed"),
-            Err(e) => tracing::error!(rule_group = %k, error = %e, "writing staleness markers panicked"),
+            Ok(Err(e)) => {
+                tracing::warn!(rule_group = %k, error = %e, "writing staleness markers for a removed group failed")
+            }
+            Err(e) => {
+                tracing::error!(rule_group = %k, error = %e, "writing staleness markers panicked")
+            }
         }
         self.shared.book.forget(&key);
         self.shared.metrics.rules.remove(&key);

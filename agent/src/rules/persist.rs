@@ -251,7 +251,10 @@ mod tests {
         book.wait_saved(generation).await;
         let on_disk = load(&path);
         assert_eq!(on_disk.groups.len(), 1);
-        assert_eq!(on_disk.groups[0].rules[0].alerts[0].state, PersistedAlertState::Pending);
+        assert_eq!(
+            on_disk.groups[0].rules[0].alerts[0].state,
+            PersistedAlertState::Pending
+        );
         assert!(
             book.record("f.yml;g", group(PersistedAlertState::Pending, 2.0, 20))
                 .is_none()
