@@ -4,4 +4,5 @@
 pub mod promql;
 pub mod query;
 pub mod rulefmt;
+pub mod template;
 pub mod trend;
