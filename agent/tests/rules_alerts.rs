@@ -37,7 +37,10 @@ groups:
 fn alert_goes_pending_firing_resolved_and_is_logged_once_each() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
-    let cfg = write_config(dir.path(), &config(&dir.path().join("data"), &["rules.yml"]));
+    let cfg = write_config(
+        dir.path(),
+        &config(&dir.path().join("data"), &["rules.yml"]),
+    );
     let port = free_port();
     let mut w = Warden::start(dir.path(), &cfg, port);
     w.wait_ready();
@@ -87,13 +90,21 @@ fn alert_goes_pending_firing_resolved_and_is_logged_once_each() {
             .filter_map(|rest| rest.split_whitespace().next())
             .collect();
         assert!(!lines.is_empty(), "no {what:?} line");
-        assert_eq!(starts.len(), lines.len(), "{what:?} logged twice: {lines:#?}");
+        assert_eq!(
+            starts.len(),
+            lines.len(),
+            "{what:?} logged twice: {lines:#?}"
+        );
     }
 
     // The group's rule state in /api/v1/rules follows.
     let rules = api(port, "/api/v1/rules?type=alert");
     let groups = rules["groups"].as_array().unwrap();
-    assert_eq!(groups.len(), 1, "type=alert keeps only the alerting group: {rules}");
+    assert_eq!(
+        groups.len(),
+        1,
+        "type=alert keeps only the alerting group: {rules}"
+    );
     assert_eq!(groups[0]["rules"][0]["health"], "ok");
     assert_eq!(w.terminate().code(), Some(0));
 }
@@ -102,7 +113,10 @@ fn alert_goes_pending_firing_resolved_and_is_logged_once_each() {
 fn recording_rules_write_queryable_series_and_rule_metrics() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
-    let cfg = write_config(dir.path(), &config(&dir.path().join("data"), &["rules.yml"]));
+    let cfg = write_config(
+        dir.path(),
+        &config(&dir.path().join("data"), &["rules.yml"]),
+    );
     let port = free_port();
     let mut w = Warden::start(dir.path(), &cfg, port);
     w.wait_ready();

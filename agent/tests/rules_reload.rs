@@ -64,7 +64,7 @@ const BROKEN: &[(&str, &str, u32)] = &[
     (
         "a bad template",
         "groups:\n  - name: main\n    rules:\n      - alert: X\n        expr: up\n        annotations:\n          summary: '{{ $labels.instance'\n",
-        7,
+        4,
     ),
     (
         "a duplicate group",
@@ -72,6 +72,13 @@ const BROKEN: &[(&str, &str, u32)] = &[
         4,
     ),
 ];
+
+/// Replaces a file atomically (write aside, rename).
+fn replace(path: &std::path::Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
 
 fn series(port: u16, name: &str) -> usize {
     api(port, &format!("/api/v1/query?query={name}"))["result"]
@@ -101,7 +108,10 @@ fn reload_applies_good_changes_and_refuses_broken_files_whole() {
     let dir = tempfile::tempdir().unwrap();
     let rules = dir.path().join("rules.yml");
     std::fs::write(&rules, GOOD).unwrap();
-    let cfg = write_config(dir.path(), &config(&dir.path().join("data"), &["rules.yml"]));
+    let cfg = write_config(
+        dir.path(),
+        &config(&dir.path().join("data"), &["rules.yml"]),
+    );
     let port = free_port();
     let mut w = Warden::start_with(dir.path(), &cfg, port, &["--web.enable-lifecycle"]);
     w.wait_ready();
@@ -109,10 +119,12 @@ fn reload_applies_good_changes_and_refuses_broken_files_whole() {
     let before = wait_for(&w, "AlwaysOn to fire", || {
         alert(port, "AlwaysOn").filter(|a| a["state"] == "firing")
     });
-    wait_for(&w, "demo:doomed", || (series(port, "demo:doomed") == 1).then_some(()));
+    wait_for(&w, "demo:doomed", || {
+        (series(port, "demo:doomed") == 1).then_some(())
+    });
 
     // A good change: `main` keeps its alert, `doomed` ends at once, `added` runs.
-    std::fs::write(&rules, CHANGED).unwrap();
+    replace(&rules, CHANGED);
     let r = request(port, "POST", "/-/reload", None).unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(group_names(port), ["added", "main"]);
@@ -124,13 +136,18 @@ fn reload_applies_good_changes_and_refuses_broken_files_whole() {
     let after = alert(port, "AlwaysOn").expect("the alert survives the reload");
     assert_eq!(after["activeAt"], before["activeAt"]);
     assert_eq!(after["state"], "firing");
-    wait_for(&w, "demo:added", || (series(port, "demo:added") == 1).then_some(()));
-    assert_eq!(reload_metric(port), "warden_config_last_reload_successful 1");
+    wait_for(&w, "demo:added", || {
+        (series(port, "demo:added") == 1).then_some(())
+    });
+    assert_eq!(
+        reload_metric(port),
+        "warden_config_last_reload_successful 1"
+    );
 
     // Broken files change nothing, over HTTP (PUT works as POST does)...
     let place = regex::Regex::new(r"rules\.yml:(\d+):\d+: ").unwrap();
     for (i, (what, text, line)) in BROKEN.iter().enumerate() {
-        std::fs::write(&rules, text).unwrap();
+        replace(&rules, text);
         let method = if i % 2 == 0 { "POST" } else { "PUT" };
         let r = request(port, method, "/-/reload", None).unwrap();
         assert_eq!(r.status, 500, "{what}: {}", r.body);
@@ -142,26 +159,38 @@ fn reload_applies_good_changes_and_refuses_broken_files_whole() {
         let found = place
             .captures(&r.body)
             .unwrap_or_else(|| panic!("{what}: no file:line:col in {:?}", r.body));
-        assert_eq!(found[1].parse::<u32>().unwrap(), *line, "{what}: {}", r.body);
+        assert_eq!(
+            found[1].parse::<u32>().unwrap(),
+            *line,
+            "{what}: {}",
+            r.body
+        );
         assert_eq!(group_names(port), ["added", "main"], "{what}");
-        assert_eq!(reload_metric(port), "warden_config_last_reload_successful 0");
+        assert_eq!(
+            reload_metric(port),
+            "warden_config_last_reload_successful 0"
+        );
     }
     let still = alert(port, "AlwaysOn").expect("old rules keep running");
     assert_eq!(still["activeAt"], before["activeAt"]);
 
-    // ... and over SIGHUP, where the log says why.
-    std::fs::write(&rules, BROKEN[2].1).unwrap();
+    // ... and over SIGHUP, where the log says why. Files are replaced by
+    // renaming, so that no reload can read a half-written file.
+    let failures = log_lines(&w, &["reload failed"]).len();
+    replace(&rules, BROKEN[2].1);
     w.hangup();
-    wait_for(&w, "the failed reload to be logged", || {
-        log_lines(&w, &["reload failed", "rules.yml:5:"])
-            .first()
-            .cloned()
+    let logged = wait_for(&w, "the failed reload to be logged", || {
+        let lines = log_lines(&w, &["reload failed"]);
+        (lines.len() > failures).then(|| lines[failures].clone())
     });
-    std::fs::write(&rules, GOOD).unwrap();
+    assert!(logged.contains("rules.yml:5:"), "{logged}");
+    let successes = log_lines(&w, &["configuration reloaded"]).len();
+    replace(&rules, GOOD);
     w.hangup();
     wait_for(&w, "the SIGHUP reload to succeed", || {
-        (reload_metric(port) == "warden_config_last_reload_successful 1").then_some(())
+        (log_lines(&w, &["configuration reloaded"]).len() > successes).then_some(())
     });
+    assert_eq!(reload_metric(port), "warden_config_last_reload_successful 1");
     assert_eq!(group_names(port), ["doomed", "main"]);
     assert_eq!(
         alert(port, "AlwaysOn").unwrap()["activeAt"],
@@ -174,7 +203,10 @@ fn reload_applies_good_changes_and_refuses_broken_files_whole() {
 fn reload_endpoint_needs_the_lifecycle_flag_as_in_prometheus() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.yml"), GOOD).unwrap();
-    let cfg = write_config(dir.path(), &config(&dir.path().join("data"), &["rules.yml"]));
+    let cfg = write_config(
+        dir.path(),
+        &config(&dir.path().join("data"), &["rules.yml"]),
+    );
     let port = free_port();
     let mut w = Warden::start(dir.path(), &cfg, port);
     w.wait_ready();
@@ -188,10 +220,16 @@ fn reload_endpoint_needs_the_lifecycle_flag_as_in_prometheus() {
 fn a_broken_rule_file_at_start_exits_2_naming_the_place() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.yml"), BROKEN[2].1).unwrap();
-    let cfg = write_config(dir.path(), &config(&dir.path().join("data"), &["rules.yml"]));
+    let cfg = write_config(
+        dir.path(),
+        &config(&dir.path().join("data"), &["rules.yml"]),
+    );
     let cfg = cfg.to_str().unwrap();
     let (code, stderr) = common::run_to_exit(&["run", "--config.file", cfg]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("rules.yml:5:"), "{stderr}");
-    assert!(!dir.path().join("data").exists(), "nothing touched: {stderr}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing touched: {stderr}"
+    );
 }
