@@ -190,7 +190,10 @@ fn reload_applies_good_changes_and_refuses_broken_files_whole() {
     wait_for(&w, "the SIGHUP reload to succeed", || {
         (log_lines(&w, &["configuration reloaded"]).len() > successes).then_some(())
     });
-    assert_eq!(reload_metric(port), "warden_config_last_reload_successful 1");
+    assert_eq!(
+        reload_metric(port),
+        "warden_config_last_reload_successful 1"
+    );
     assert_eq!(group_names(port), ["doomed", "main"]);
     assert_eq!(
         alert(port, "AlwaysOn").unwrap()["activeAt"],

@@ -40,7 +40,10 @@ fn time_of(v: &serde_json::Value) -> chrono::DateTime<chrono::FixedOffset> {
 fn kill_9_keeps_firing_and_pending_alerts() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
-    let cfg = write_config(dir.path(), &config(&dir.path().join("data"), &["rules.yml"]));
+    let cfg = write_config(
+        dir.path(),
+        &config(&dir.path().join("data"), &["rules.yml"]),
+    );
 
     let port = free_port();
     let mut first = Warden::start(dir.path(), &cfg, port);
@@ -81,7 +84,11 @@ fn kill_9_keeps_firing_and_pending_alerts() {
         "{first_log}"
     );
     assert!(!first_log.contains("alert resolved"), "{first_log}");
-    assert!(log_lines(&second, &["alert resolved"]).is_empty(), "{}", second.stderr());
+    assert!(
+        log_lines(&second, &["alert resolved"]).is_empty(),
+        "{}",
+        second.stderr()
+    );
     assert!(
         log_lines(&second, &["alert firing", "alertname=Firing"]).is_empty(),
         "re-fired after the restart:\n{}",
@@ -101,7 +108,11 @@ fn a_damaged_state_file_is_moved_aside() {
     std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(data.join("rules")).unwrap();
-    std::fs::write(data.join("rules/alerts.json"), "{\"version\":1,\"groups\":[").unwrap();
+    std::fs::write(
+        data.join("rules/alerts.json"),
+        "{\"version\":1,\"groups\":[",
+    )
+    .unwrap();
     let cfg = write_config(dir.path(), &config(&data, &["rules.yml"]));
     let port = free_port();
     let mut w = Warden::start(dir.path(), &cfg, port);
@@ -113,6 +124,9 @@ fn a_damaged_state_file_is_moved_aside() {
     assert_eq!(damaged.len(), 1, "{}", w.stderr());
     assert!(damaged[0].contains("alerts.json:1:"), "{}", damaged[0]);
     assert!(data.join("rules/alerts.json.corrupt").exists());
-    assert!(data.join("rules/alerts.json").exists(), "a fresh file is written");
+    assert!(
+        data.join("rules/alerts.json").exists(),
+        "a fresh file is written"
+    );
     assert_eq!(w.terminate().code(), Some(0));
 }
