@@ -25,7 +25,8 @@ groups:
         expr: vector(2)
 "#;
 
-/// The good file with `main` unchanged, `doomed` removed and a group added.
+/// The good file with a rule added to `main` (its other rules keep their
+/// state), `doomed` removed and a group added.
 const CHANGED: &str = r#"
 groups:
   - name: main
@@ -37,6 +38,8 @@ groups:
           severity: page
       - record: demo:kept
         expr: vector(1)
+      - record: demo:new
+        expr: vector(5)
   - name: added
     interval: 1s
     rules:

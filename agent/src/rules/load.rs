@@ -122,6 +122,14 @@ mod tests {
     }
 
     #[test]
+    fn the_embedded_default_loads_every_pack_templates_included() {
+        let cfg = crate::config::load_default().unwrap();
+        let files = load(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(names, ["pack:host.yml", "pack:warden.yml", "pack:leak.yml"]);
+    }
+
+    #[test]
     fn packs_then_files_in_order() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
