@@ -168,3 +168,96 @@ fn mark_stale_ends_every_series_of_a_removed_group() {
         assert!(is_stale_nan(v[0].1), "{name}");
     }
 }
+
+#[test]
+fn templates_are_expanded_per_element() {
+    let f = fixture();
+    f.series(&[("__name__", "m"), ("job", "a")], 0, MIN, 15_000, 20.0);
+    f.series(&[("__name__", "m"), ("job", "b")], 0, MIN, 15_000, 80.0);
+    let opts = GroupOptions {
+        external_labels: [("cluster".to_string(), "eu1".to_string())].into(),
+        external_url: "http://w".into(),
+        ..GroupOptions::default()
+    };
+    let mut g = group_with(
+        r#"
+groups:
+  - name: g
+    rules:
+      - alert: High
+        expr: m > 10
+        labels:
+          severity: '{{"c"}}ritical'
+          tier: '{{ if gt $value 50.0 }}page{{ else }}ticket{{ end }}'
+        annotations:
+          summary: '{{ $labels.job }} is {{ $value }} in {{ $externalLabels.cluster }} ({{ $externalURL }})'
+"#,
+        &opts,
+    );
+    let r = f.eval(&mut g, MIN);
+    assert_eq!(r.failed_rules, 0);
+    let got: Vec<(String, String, String)> = r
+        .to_send
+        .iter()
+        .map(|a| {
+            (
+                a.labels.get("severity").unwrap_or("").to_string(),
+                a.labels.get("tier").unwrap_or("").to_string(),
+                a.annotations.get("summary").unwrap_or("").to_string(),
+            )
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "critical".into(),
+                "page".into(),
+                "b is 80 in eu1 (http://w)".into()
+            ),
+            (
+                "critical".into(),
+                "ticket".into(),
+                "a is 20 in eu1 (http://w)".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_template_error_becomes_text_and_the_group_goes_on() {
+    let f = fixture();
+    f.series(&[("__name__", "m"), ("job", "a")], 0, MIN, 15_000, 20.0);
+    let mut g = group(
+        r#"
+groups:
+  - name: g
+    rules:
+      - alert: Broken
+        expr: m > 10
+        annotations:
+          summary: '{{ $labels.job | nosuchfunc }}'
+          desc: '{{ index $labels 3 }}'
+      - record: after
+        expr: m
+"#,
+    );
+    let r = f.eval(&mut g, MIN);
+    assert_eq!(r.failed_rules, 0, "{:?}", g.status().rules[0].last_error);
+    let a = &r.to_send[0];
+    let desc = a.annotations.get("desc").unwrap();
+    assert!(
+        desc.starts_with(
+            "<error expanding template: error executing template __alert_Broken: template: __alert_Broken:1:"
+        ) && desc.ends_with("cannot index map with type int>"),
+        "{desc}"
+    );
+    let summary = a.annotations.get("summary").unwrap();
+    assert!(
+        summary.starts_with("<error expanding template: "),
+        "{summary}"
+    );
+    assert_eq!(f.at("after", MIN).len(), 1);
+}
