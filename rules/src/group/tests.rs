@@ -332,3 +332,4 @@ fn next_evaluation_follows_prometheus_alignment() {
 }
 
 mod alerts;
+mod persist;
