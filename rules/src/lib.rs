@@ -5,3 +5,4 @@ pub mod promql;
 pub mod query;
 pub mod rulefmt;
 pub mod trend;
+pub mod unittest;
