@@ -19,6 +19,7 @@ mod scheduler;
 mod selfcollector;
 mod selfmetrics;
 mod store;
+mod test_rules_cli;
 mod wiring;
 
 use std::process::ExitCode;
@@ -26,7 +27,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, LeakCommand, PromqlCommand, RunArgs};
+use crate::cli::{Cli, Command, LeakCommand, PromqlCommand, RunArgs, TestCommand};
 use crate::config::ConfigSource;
 
 /// Where `warden query` asks by default: a local warden.
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
         Command::Leak(LeakCommand::Analyze(args)) => {
             on_small_runtime(async move { leak_cli::run(&args).await })
         }
+        Command::Test(TestCommand::Rules(args)) => test_rules_cli::run(&args),
     }
 }
 
