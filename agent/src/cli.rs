@@ -35,6 +35,16 @@ pub enum Command {
     /// Leak-detection tools.
     #[command(subcommand)]
     Leak(LeakCommand),
+    /// Unit testing, as `promtool test`.
+    #[command(subcommand)]
+    Test(TestCommand),
+}
+
+/// `warden test ...`
+#[derive(Debug, Subcommand)]
+pub enum TestCommand {
+    /// Run rule unit tests written for `promtool test rules`.
+    Rules(crate::test_rules_cli::TestRulesArgs),
 }
 
 /// `warden promql ...`

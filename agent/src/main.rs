@@ -17,6 +17,7 @@ mod scheduler;
 mod selfcollector;
 mod selfmetrics;
 mod store;
+mod test_rules_cli;
 mod wiring;
 
 use std::process::ExitCode;
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, LeakCommand, PromqlCommand, RunArgs};
+use crate::cli::{Cli, Command, LeakCommand, PromqlCommand, RunArgs, TestCommand};
 use crate::config::{Config, ConfigError, ListenAddress};
 
 /// Where `warden query` asks by default: a local warden.
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         Command::Leak(LeakCommand::Analyze(args)) => {
             on_small_runtime(async move { leak_cli::run(&args).await })
         }
+        Command::Test(TestCommand::Rules(args)) => test_rules_cli::run(&args),
     }
 }
 
