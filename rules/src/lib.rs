@@ -8,6 +8,7 @@ pub mod promql;
 pub mod query;
 pub mod rulefmt;
 pub mod state;
+pub mod template;
 pub mod trend;
 pub mod unittest;
 mod xxhash;
