@@ -1,6 +1,8 @@
 //! The stock rule packs (`rules/packs/*.yml`) and their unit tests
 //! (`rules/packs/tests/<pack>_test.yml`): warden reads every pack, the real
-//! promtool accepts them and passes their unit tests, every alert follows the
+//! promtool accepts them, both promtool and warden's own runner pass their
+//! unit tests (so the packs mean the same under Prometheus 2.x semantics and
+//! under warden's 3.x ones), every alert follows the
 //! packs' conventions (docs/rule-packs.md) and every alert is exercised by a
 //! test both firing and silent.
 //!
@@ -12,6 +14,7 @@ use std::process::Command;
 
 use serde::Deserialize;
 use warden_rules::rulefmt::{self, LoadOptions, RuleFile, RuleKind};
+use warden_rules::unittest::{self, UnitTestOptions};
 
 fn packs_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("packs")
@@ -96,6 +99,17 @@ fn promtool_accepts_every_pack() {
 #[test]
 fn promtool_passes_every_pack_unit_test() {
     promtool(&["test", "rules"], &pack_tests());
+}
+
+#[test]
+fn warden_passes_every_pack_unit_test() {
+    let mut out = Vec::new();
+    let passed = unittest::run_files(&pack_tests(), &UnitTestOptions::default(), &mut out);
+    assert!(
+        passed,
+        "warden test rules failed:\n{}",
+        String::from_utf8_lossy(&out)
+    );
 }
 
 #[test]

@@ -241,9 +241,9 @@ pub struct StartTimestamp(pub i64);
 impl<'de> Deserialize<'de> for StartTimestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StartTimestamp, D::Error> {
         let text = Text::deserialize(d)?;
-        parse_time_ms(&text.0)
-            .map(StartTimestamp)
-            .ok_or_else(|| de::Error::custom(format!("cannot parse {:?} to a valid timestamp", text.0)))
+        parse_time_ms(&text.0).map(StartTimestamp).ok_or_else(|| {
+            de::Error::custom(format!("cannot parse {:?} to a valid timestamp", text.0))
+        })
     }
 }
 
@@ -286,7 +286,10 @@ mod tests {
         assert_eq!(t.interval, Some(Duration(60_000)));
         assert_eq!(t.name(), "7");
         assert_eq!(t.input_series[0].values.0, "1");
-        assert_eq!(t.alert_rule_test[0].exp_alerts[0].exp_labels["code"].0, "500");
+        assert_eq!(
+            t.alert_rule_test[0].exp_alerts[0].exp_labels["code"].0,
+            "500"
+        );
         assert!(t.promql_expr_test[0].exp_samples.is_empty());
         assert_eq!(t.max_eval_time_ms(), 120_000);
     }
