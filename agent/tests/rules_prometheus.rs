@@ -31,6 +31,7 @@ groups:
           severity: page
         annotations:
           summary: always firing
+          description: '{{ $labels.severity }} at {{ $value }} ({{ $externalLabels.dc }})'
       - alert: ShapesPending
         expr: vector(0.25) > 0
         for: 1h
@@ -192,7 +193,7 @@ impl Prometheus {
         std::fs::write(
             &cfg,
             format!(
-                "global:\n  evaluation_interval: 1s\nrule_files:\n  - {}\n",
+                "global:\n  evaluation_interval: 1s\n  external_labels: {{dc: eu1}}\nrule_files:\n  - {}\n",
                 rules.display()
             ),
         )
@@ -239,10 +240,11 @@ fn rules_and_alerts_have_prometheus_shapes() {
     std::fs::write(&rules, RULES).unwrap();
     let prom = Prometheus::start(dir.path(), &rules);
     let rules_path = rules.display().to_string();
-    let cfg = write_config(
-        dir.path(),
-        &config(&dir.path().join("data"), &[rules_path.as_str()]),
+    let cfg = config(&dir.path().join("data"), &[rules_path.as_str()]).replace(
+        "evaluation_interval: 1s\n",
+        "evaluation_interval: 1s\n  external_labels: {dc: eu1}\n",
     );
+    let cfg = write_config(dir.path(), &cfg);
     let port = free_port();
     let mut w = Warden::start(dir.path(), &cfg, port);
     w.wait_ready();

@@ -217,7 +217,9 @@ pub fn parse_duration(s: &str) -> Option<i64> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let n: i64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
         // "ms" before "m", so the longer unit wins.
