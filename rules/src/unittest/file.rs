@@ -7,8 +7,6 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::rulefmt::parse_duration_ms;
-
 /// A whole test file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,10 +188,50 @@ pub struct Duration(pub i64);
 impl<'de> Deserialize<'de> for Duration {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = Text::deserialize(d)?;
-        parse_duration_ms(&text.0)
+        parse_duration(&text.0)
             .map(Duration)
-            .map_err(de::Error::custom)
+            .ok_or_else(|| de::Error::custom(format!("not a valid duration string: {:?}", text.0)))
     }
+}
+
+/// Parses Prometheus's duration notation (`model.ParseDuration`): units
+/// `y w d h m s ms`, each at most once and in that order; `0` alone and
+/// zero amounts (`0m`) are allowed.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    const UNITS: [(&str, i64); 7] = [
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+        ("ms", 1),
+    ];
+    if s == "0" {
+        return Some(0);
+    }
+    let mut rest = s;
+    let mut next_unit = 0;
+    let mut total: i64 = 0;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let n: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        // "ms" before "m", so the longer unit wins.
+        let (i, (unit, size)) = UNITS
+            .iter()
+            .enumerate()
+            .skip(next_unit)
+            .filter(|(_, (u, _))| rest.starts_with(u))
+            .max_by_key(|(_, (u, _))| u.len())?;
+        rest = &rest[unit.len()..];
+        next_unit = i + 1;
+        total = total.checked_add(n.checked_mul(*size)?)?;
+    }
+    Some(total)
 }
 
 /// `start_timestamp`: Unix seconds (fractions allowed) or RFC 3339.
@@ -262,6 +300,19 @@ mod tests {
         assert!(e.starts_with("t.yml: 2:3: unknown field `nmae`"), "{e}");
         let e = parse("evaluation_interval: 5x\n").unwrap_err();
         assert!(e.contains("not a valid duration string"), "{e}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0"), Some(0));
+        assert_eq!(parse_duration("0m"), Some(0));
+        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
+        assert_eq!(parse_duration("2m59s999ms"), Some(179_999));
+        assert_eq!(parse_duration("100d"), Some(8_640_000_000));
+        assert_eq!(parse_duration("5ms"), Some(5));
+        for bad in ["", "5", "m", "1m1h", "1m1m", "-1m", "1.5m", "5x"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
     }
 
     #[test]
