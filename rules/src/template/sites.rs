@@ -351,16 +351,11 @@ pub fn go_quote(s: &str) -> String {
 }
 
 /// Go's `Tree.ErrorContext`: `NAME:LINE:COL` (COL counted in bytes from 0)
-/// and the node's text, cut to 20 characters when longer than 20 bytes.
+/// and the node's text, whole (as Prometheus 2.42 prints it).
 pub fn location(source: &str, name: &str, pos: Pos, text: &str) -> (String, String) {
     let upto = source.get(..pos.offset).unwrap_or(source);
     let line_start = upto.rfind('\n').map_or(0, |i| i + 1);
     let line = 1 + upto.matches('\n').count();
     let col = upto.len() - line_start;
-    let context = if text.len() > 20 {
-        format!("{}...", text.chars().take(20).collect::<String>())
-    } else {
-        text.to_string()
-    };
-    (format!("{name}:{line}:{col}"), context)
+    (format!("{name}:{line}:{col}"), text.to_string())
 }

@@ -129,3 +129,50 @@ pub fn http_get(addr: &str, path_and_query: &str) -> std::io::Result<(u16, Vec<u
 pub fn encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+impl Prometheus {
+    /// Starts Prometheus with `config` (a `prometheus.yml` body) and the
+    /// given extra files written next to it (rule files named in the
+    /// config), plus extra command-line flags. `route_prefix` is where the
+    /// web routes live (the path of `--web.external-url`, or `""`).
+    pub fn start_with_config(
+        config: &str,
+        files: &[(&str, &str)],
+        flags: &[String],
+        route_prefix: &str,
+    ) -> Prometheus {
+        let prometheus = require("prometheus");
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (name, body) in files {
+            std::fs::write(dir.path().join(name), body).expect("write file");
+        }
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("write config");
+        let data = dir.path().join("data");
+        let addr = format!("127.0.0.1:{}", free_port());
+        let child = Command::new(&prometheus)
+            .arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", data.display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .args(flags)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus");
+        let p = Prometheus {
+            child,
+            addr,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let ready = format!("{route_prefix}/-/ready");
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = http_get(&p.addr, &ready) {
+                return p;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("prometheus on {} did not become ready within 60 s", p.addr);
+    }
+}

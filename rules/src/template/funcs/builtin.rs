@@ -24,8 +24,10 @@ thread_local! {
     static CAPTURED: RefCell<Option<Value>> = const { RefCell::new(None) };
 }
 
-static CACHE: LazyLock<Mutex<HashMap<(&'static str, usize), Arc<Template>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// One compiled call template per builtin name and arity.
+type Cache = HashMap<(&'static str, usize), Arc<Template>>;
+
+static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(|| Mutex::new(HashMap::new()));
 
 fn template(name: &'static str, arity: usize) -> Result<Arc<Template>, TemplateError> {
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());

@@ -257,6 +257,21 @@ fn call_builtin(env: &Env, name: &str, args: &[Value]) -> Result<Value, FuncErro
         "printf" => {
             return fmt::printf(&types, args).map_err(|e| FuncError::Call(builtin::message(&e)));
         }
+        // gotmpl refuses NaN in comparisons; Go compares floats with
+        // `<` and `==`, and defines gt as !le and ge as !lt.
+        "lt" | "le" | "gt" | "ge" | "eq" | "ne" if args.len() == 2 => {
+            if let (Value::Float(a), Value::Float(b)) = (&args[0], &args[1]) {
+                let (lt, eq) = (a < b, a == b);
+                return Ok(Value::Bool(match name {
+                    "lt" => lt,
+                    "le" => lt || eq,
+                    "gt" => !(lt || eq),
+                    "ge" => !lt,
+                    "eq" => eq,
+                    _ => !eq,
+                }));
+            }
+        }
         "index" if args.len() == 2 => {
             if let (Value::Map(m), Value::String(key)) = (&args[0], &args[1]) {
                 return Ok(match (m.get(&**key), types.of(&args[0])) {

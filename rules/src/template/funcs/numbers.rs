@@ -39,8 +39,8 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
     };
     let magnitude = if let Some(v) = special {
         v
-    } else if lower.starts_with("0x") {
-        parse_hex_float(&lower[2..]).ok_or_else(invalid)?
+    } else if let Some(hex) = lower.strip_prefix("0x") {
+        parse_hex_float(hex).ok_or_else(invalid)?
     } else {
         let plain = strip_underscores(body).ok_or_else(invalid)?;
         if !plain

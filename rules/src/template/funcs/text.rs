@@ -17,7 +17,7 @@ pub fn to_lower(s: &str) -> String {
     s.chars().map(|c| simple(c, c.to_lowercase())).collect()
 }
 
-fn simple(c: char, mut mapped: impl Iterator<Item = char> + ExactSizeIterator) -> char {
+fn simple(c: char, mut mapped: impl ExactSizeIterator<Item = char>) -> char {
     if mapped.len() == 1 {
         mapped.next().unwrap_or(c)
     } else {

@@ -13,9 +13,7 @@ pub fn humanize_duration(v: f64) -> String {
     }
     if v.abs() >= 1.0 {
         let (sign, v) = if v < 0.0 { ("-", -v) } else { ("", v) };
-        // Go's int64(v): saturating on amd64 for huge values is not
-        // guaranteed; Rust's saturating cast is the closest defined behaviour.
-        let whole = v as i64;
+        let whole = go_int64(v);
         let seconds = whole % 60;
         let minutes = (whole / 60) % 60;
         let hours = (whole / 60 / 60) % 24;
@@ -41,6 +39,17 @@ pub fn humanize_duration(v: f64) -> String {
         v *= 1000.0;
     }
     format!("{}{prefix}s", go_g4(v))
+}
+
+/// Go's `int64(v)` on amd64: an out-of-range value becomes the minimum int64.
+fn go_int64(v: f64) -> i64 {
+    // 2^63: the first float above every int64.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if (-LIMIT..LIMIT).contains(&v) {
+        v as i64
+    } else {
+        i64::MIN
+    }
 }
 
 /// Why a number is not a time.
@@ -71,12 +80,7 @@ pub fn float_to_time_ns(v: f64) -> Result<i64, TimeError> {
 
 /// `toDuration`: seconds to a Go `time.Duration` (nanoseconds).
 pub fn to_duration_ns(v: f64) -> i64 {
-    let ns = v * 1e9;
-    if ns.is_nan() || ns >= i64::MAX as f64 || ns < i64::MIN as f64 {
-        // Go's out-of-range float-to-int64 conversion on amd64.
-        return i64::MIN;
-    }
-    ns as i64
+    go_int64(v * 1e9)
 }
 
 /// `parseDuration`: a Prometheus duration (`1h30m`) in seconds.
@@ -114,6 +118,8 @@ mod tests {
         assert_eq!(humanize_duration(-0.5), "-500ms");
         assert_eq!(humanize_duration(f64::NAN), "NaN");
         assert_eq!(humanize_duration(f64::NEG_INFINITY), "-Inf");
+        // Go converts an out-of-range float to the minimum int64.
+        assert_eq!(humanize_duration(1e30), "-106751991167300d -15h -30m -8s");
     }
 
     #[test]
