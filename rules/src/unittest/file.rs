@@ -217,7 +217,9 @@ pub fn parse_duration(s: &str) -> Option<i64> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let n: i64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
         // "ms" before "m", so the longer unit wins.
@@ -241,9 +243,9 @@ pub struct StartTimestamp(pub i64);
 impl<'de> Deserialize<'de> for StartTimestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StartTimestamp, D::Error> {
         let text = Text::deserialize(d)?;
-        parse_time_ms(&text.0)
-            .map(StartTimestamp)
-            .ok_or_else(|| de::Error::custom(format!("cannot parse {:?} to a valid timestamp", text.0)))
+        parse_time_ms(&text.0).map(StartTimestamp).ok_or_else(|| {
+            de::Error::custom(format!("cannot parse {:?} to a valid timestamp", text.0))
+        })
     }
 }
 
@@ -286,7 +288,10 @@ mod tests {
         assert_eq!(t.interval, Some(Duration(60_000)));
         assert_eq!(t.name(), "7");
         assert_eq!(t.input_series[0].values.0, "1");
-        assert_eq!(t.alert_rule_test[0].exp_alerts[0].exp_labels["code"].0, "500");
+        assert_eq!(
+            t.alert_rule_test[0].exp_alerts[0].exp_labels["code"].0,
+            "500"
+        );
         assert!(t.promql_expr_test[0].exp_samples.is_empty());
         assert_eq!(t.max_eval_time_ms(), 120_000);
     }
