@@ -179,12 +179,15 @@ impl Group {
                     rule.last_error = None;
                     report.samples += samples.len() as u64;
                     if let Kind::Alerting(ar) = &mut rule.kind {
+                        let first = report.to_send.len();
                         for a in ar.active.values_mut() {
                             if needs_sending(a, ts_ms, ctx.resend_delay_ms) {
                                 mark_sent(a, ts_ms, ctx.interval_ms, ctx.resend_delay_ms);
                                 report.to_send.push(to_outgoing(a, &rule.generator_url));
                             }
                         }
+                        // Stable order for the sink and for tests.
+                        report.to_send[first..].sort_by(|a, b| a.labels.cmp(&b.labels));
                     }
                     if let Err(e) = write_output(rule, samples, out_ts, appender) {
                         rule.health = RuleHealth::Err;
