@@ -114,7 +114,9 @@ groups:
                 ),
                 (
                     r#"up{job="api", instance="a"}"#,
-                    gauge(minutes, |m| Some(if (5..12).contains(&m) { 0.0 } else { 1.0 })),
+                    gauge(minutes, |m| {
+                        Some(if (5..12).contains(&m) { 0.0 } else { 1.0 })
+                    }),
                 ),
                 (
                     r#"up{job="web", instance="b"}"#,
@@ -173,7 +175,9 @@ groups:
                 ),
                 (
                     r#"node_filesystem_avail_bytes{instance="web1", mountpoint="/"}"#,
-                    gauge(minutes, |m| Some(if (12..18).contains(&m) { 0.5e9 } else { 2e9 })),
+                    gauge(minutes, |m| {
+                        Some(if (12..18).contains(&m) { 0.5e9 } else { 2e9 })
+                    }),
                 ),
             ],
             minutes,
@@ -251,8 +255,10 @@ fn warden_timeline(sc: &Scenario, alert_names: &[String], exprs: &[String]) -> V
             let report = g.evaluate(t, &query, &mut db.appender());
             assert_eq!(report.failed_rules, 0, "{}: a rule failed at {t}", sc.name);
         }
-        let mut firing: BTreeMap<String, Vec<_>> =
-            alert_names.iter().map(|n| (n.clone(), Vec::new())).collect();
+        let mut firing: BTreeMap<String, Vec<_>> = alert_names
+            .iter()
+            .map(|n| (n.clone(), Vec::new()))
+            .collect();
         for g in &groups {
             for rule in g.status().rules {
                 if let RuleStatusKind::Alerting { alerts, .. } = rule.kind {
@@ -278,13 +284,17 @@ fn warden_timeline(sc: &Scenario, alert_names: &[String], exprs: &[String]) -> V
         }
         let mut series = BTreeMap::new();
         for e in exprs {
-            let out = query.instant(e, t).unwrap_or_else(|err| panic!("{e}: {err}"));
+            let out = query
+                .instant(e, t)
+                .unwrap_or_else(|err| panic!("{e}: {err}"));
             let Value::Vector(v) = out.value else {
                 panic!("{e} is not a vector");
             };
             series.insert(
                 e.clone(),
-                v.iter().map(|s| (series_notation(&s.labels), s.v)).collect(),
+                v.iter()
+                    .map(|s| (series_notation(&s.labels), s.v))
+                    .collect(),
             );
         }
         steps.push(Step {
@@ -365,7 +375,9 @@ fn names(sc: &Scenario) -> (Vec<String>, Vec<String>) {
     let mut exprs = vec!["ALERTS".to_string(), "ALERTS_FOR_STATE".to_string()];
     for r in file.groups.iter().flat_map(|g| &g.rules) {
         match &r.kind {
-            RuleKind::Alerting { alert, .. } if !alerts.contains(alert) => alerts.push(alert.clone()),
+            RuleKind::Alerting { alert, .. } if !alerts.contains(alert) => {
+                alerts.push(alert.clone())
+            }
             RuleKind::Recording { record } if !exprs.contains(record) => exprs.push(record.clone()),
             _ => {}
         }
@@ -388,8 +400,14 @@ fn alert_states_and_annotations_agree_with_prometheus_at_every_evaluation() {
                 .iter()
                 .any(|(l, _)| l.contains("alertstate=\"pending\""))
         });
-        let firing = steps.iter().any(|s| s.firing.values().any(|a| !a.is_empty()));
-        assert!(pending && firing, "{}: no pending or no firing alert", sc.name);
+        let firing = steps
+            .iter()
+            .any(|s| s.firing.values().any(|a| !a.is_empty()));
+        assert!(
+            pending && firing,
+            "{}: no pending or no firing alert",
+            sc.name
+        );
 
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("rules.yml"), sc.rules).expect("write rules");
@@ -415,18 +433,29 @@ fn alert_states_and_annotations_agree_with_prometheus_at_every_evaluation() {
             .as_object_mut()
             .expect("annotations");
         let key = ann.keys().next().cloned().expect("an annotation");
-        let text = ann.get(&key).and_then(Json::as_str).unwrap_or("").to_string();
+        let text = ann
+            .get(&key)
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string();
         ann.insert(key, json!(format!("{text} (altered)")));
         let exprs = altered["tests"][0]["promql_expr_test"]
             .as_array_mut()
             .expect("expr tests");
         let sample = exprs
             .iter_mut()
-            .find(|e| e["expr"] == "ALERTS_FOR_STATE" && e["exp_samples"].as_array().is_some_and(|x| !x.is_empty()))
+            .find(|e| {
+                e["expr"] == "ALERTS_FOR_STATE"
+                    && e["exp_samples"].as_array().is_some_and(|x| !x.is_empty())
+            })
             .expect("an ALERTS_FOR_STATE sample");
         sample["exp_samples"][0]["value"] = json!(12345);
         let (passed, output) = promtool(dir.path(), &altered);
-        assert!(!passed, "{}: promtool accepted altered expectations", sc.name);
+        assert!(
+            !passed,
+            "{}: promtool accepted altered expectations",
+            sc.name
+        );
         assert!(output.contains("(altered)"), "{output}");
         assert!(output.contains("1.2345E+04"), "{output}");
     }

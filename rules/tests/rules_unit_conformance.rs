@@ -64,7 +64,9 @@ fn run_selects_test_groups() {
     let all = run("rules_run.yml", &[], false);
     assert_eq!(all.failures.len(), 1, "{}", messages(&all));
     assert_eq!(all.failures[0].test_name, "wrong test");
-    assert!(matches!(all.failures[0].case, Case::Expr { ref expr, eval_time_ms: 0 } if expr == "test"));
+    assert!(
+        matches!(all.failures[0].case, Case::Expr { ref expr, eval_time_ms: 0 } if expr == "test")
+    );
     assert!(
         all.failures[0]
             .message
@@ -127,7 +129,11 @@ fn failing_files_fail_for_the_intended_reason() {
     let r = run("bad-input-series.yml", &[], false);
     assert_eq!(r.failures.len(), 1);
     assert_eq!(r.failures[0].case, Case::Setup);
-    assert!(r.failures[0].message.contains("input_series[0]"), "{}", messages(&r));
+    assert!(
+        r.failures[0].message.contains("input_series[0]"),
+        "{}",
+        messages(&r)
+    );
     assert!(r.failures[0].message.contains("parse error"));
 
     let r = run("bad-promql.yml", &[], false);
@@ -135,7 +141,11 @@ fn failing_files_fail_for_the_intended_reason() {
     assert!(r.failures[0].message.starts_with(
         "    expr: \"join_1 + on(a) join_2\", time: 0s, err: found duplicate series for the match group {a=\"1\"} on the right hand-side of the operation"
     ), "{}", messages(&r));
-    assert!(r.failures[0].message.contains("many-to-many matching not allowed"));
+    assert!(
+        r.failures[0]
+            .message
+            .contains("many-to-many matching not allowed")
+    );
 
     let r = run("bad-rules-error-test.yml", &[], false);
     assert_eq!(r.failures.len(), 1, "{}", messages(&r));
@@ -146,7 +156,11 @@ fn failing_files_fail_for_the_intended_reason() {
             time_ms: 0
         }
     );
-    assert!(r.failures[0].message.starts_with("    rule: joined, time: 0s, err: found duplicate series"));
+    assert!(
+        r.failures[0]
+            .message
+            .starts_with("    rule: joined, time: 0s, err: found duplicate series")
+    );
 
     let r = run("bad-rules-syntax-test.yml", &[], false);
     assert_eq!(r.failures.len(), 1, "{}", messages(&r));
@@ -243,7 +257,11 @@ fn output_matches_promtool_layout() {
         run: run_filter(&["wrong".into()]).expect("valid"),
         ..UnitTestOptions::default()
     };
-    let passed = run_files(&[file("rules_run.yml"), file("at-modifier-test.yml")], &opts, &mut out);
+    let passed = run_files(
+        &[file("rules_run.yml"), file("at-modifier-test.yml")],
+        &opts,
+        &mut out,
+    );
     assert!(!passed);
     assert_eq!(
         String::from_utf8_lossy(&out),

@@ -22,7 +22,10 @@ pub fn from_str_ignoring_unknown(path: &str, text: &str) -> Result<RawFile, Rule
             Ok(raw) => return Ok(raw),
             Err(e) => e,
         };
-        let Some(at) = err.position.filter(|_| err.message.starts_with("unknown field `")) else {
+        let Some(at) = err
+            .position
+            .filter(|_| err.message.starts_with("unknown field `"))
+        else {
             return Err(err);
         };
         if !blank_entry(&mut lines, at.line as usize, at.column as usize) {

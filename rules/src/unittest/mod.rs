@@ -324,7 +324,9 @@ mod tests {
 
     #[test]
     fn run_filter_joins_patterns() {
-        let r = run_filter(&["correct".into(), "^x$".into()]).unwrap().unwrap();
+        let r = run_filter(&["correct".into(), "^x$".into()])
+            .unwrap()
+            .unwrap();
         assert!(r.is_match("the correct test"));
         assert!(r.is_match("x"));
         assert!(!r.is_match("wrong test"));

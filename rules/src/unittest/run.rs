@@ -131,10 +131,8 @@ impl GroupRun<'_> {
                     rules_read_histograms |= errors.read_histograms;
                     if !errors.rules.is_empty() {
                         for (name, err) in errors.rules {
-                            let message = format!(
-                                "    rule: {name}, time: {}, err: {err}",
-                                go_duration(ts)
-                            );
+                            let message =
+                                format!("    rule: {name}, time: {}, err: {err}", go_duration(ts));
                             self.fail(Case::Rule { name, time_ms: ts }, false, message);
                         }
                         return;
@@ -226,7 +224,9 @@ impl GroupRun<'_> {
                 )
             };
             if rules_read_histograms {
-                message.push_str(&format!("\n        {UNSUPPORTED}: the rules read native-histogram input samples"));
+                message.push_str(&format!(
+                    "\n        {UNSUPPORTED}: the rules read native-histogram input samples"
+                ));
             }
             self.fail(alert_case(case), rules_read_histograms, message);
         }
@@ -279,7 +279,11 @@ impl GroupRun<'_> {
                 Ok(l) => exp.push(SampleItem {
                     labels: l,
                     value: sample.value,
-                    histogram: sample.histogram.as_ref().map(|h| h.0.clone()).filter(|h| !h.is_empty()),
+                    histogram: sample
+                        .histogram
+                        .as_ref()
+                        .map(|h| h.0.clone())
+                        .filter(|h| !h.is_empty()),
                 }),
                 Err(e) => {
                     let message = format!("{head}, err: labels {}: {e}", quote(text));
@@ -288,8 +292,9 @@ impl GroupRun<'_> {
             }
         }
         if exp.iter().any(|x| x.histogram.is_some()) {
-            let message =
-                format!("{head}, err: {UNSUPPORTED}: the expected samples include a native histogram");
+            let message = format!(
+                "{head}, err: {UNSUPPORTED}: the expected samples include a native histogram"
+            );
             return self.fail(this, true, message);
         }
         if read_histograms {
@@ -333,7 +338,10 @@ fn expected_alerts(case: &AlertTest) -> Result<Vec<AlertItem>, String> {
                 .map(|(k, v)| (k.clone(), v.0.clone()))
                 .collect();
             l.push(("alertname".into(), case.alertname.0.clone()));
-            let annotations = a.exp_annotations.iter().map(|(k, v)| (k.clone(), v.0.clone()));
+            let annotations = a
+                .exp_annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), v.0.clone()));
             Ok(AlertItem {
                 labels: Labels::from_pairs(l).map_err(|e| format!("exp_labels: {e}"))?,
                 annotations: Labels::from_pairs(annotations)
@@ -375,7 +383,11 @@ fn load_input(tg: &TestGroup, start: i64, interval: i64) -> Result<Input, String
                 .ok()
                 .and_then(|k| k.checked_mul(interval))
                 .and_then(|d| d.checked_add(start))
-                .ok_or_else(|| format!("input_series[{i}]: sample {k} lies beyond the representable time range"))?;
+                .ok_or_else(|| {
+                    format!(
+                        "input_series[{i}]: sample {k} lies beyond the representable time range"
+                    )
+                })?;
             match v {
                 SeqValue::Float(f) => floats.push((t, *f)),
                 SeqValue::Omitted => {}
@@ -400,7 +412,11 @@ fn build_groups(s: &Setup<'_>, tg: &TestGroup, interval: i64) -> Vec<Group> {
             .iter()
             .map(|(k, v)| (k.clone(), v.0.clone()))
             .collect(),
-        external_url: tg.external_url.as_ref().map(|u| u.0.clone()).unwrap_or_default(),
+        external_url: tg
+            .external_url
+            .as_ref()
+            .map(|u| u.0.clone())
+            .unwrap_or_default(),
         ..GroupOptions::default()
     };
     let mut groups: Vec<Group> = s
@@ -421,7 +437,12 @@ struct RoundErrors {
     read_histograms: bool,
 }
 
-fn evaluate_all(groups: &mut [Group], ts: i64, query: &LocalQuery, store: &TestStore) -> RoundErrors {
+fn evaluate_all(
+    groups: &mut [Group],
+    ts: i64,
+    query: &LocalQuery,
+    store: &TestStore,
+) -> RoundErrors {
     let mut out = RoundErrors {
         rules: Vec::new(),
         read_histograms: false,
