@@ -254,7 +254,10 @@ mod tests {
             d,
             "[\n    {\n        \"Annotations\": {},\n        \"Labels\": {\n            \"alertname\": \"A\",\n            \"job\": \x1b[0;33m\"x\" => \"y\"\x1b[0m\n        }\n    }\n]"
         );
-        assert_eq!(alert_diff(std::slice::from_ref(&e), &[e.clone()]), None);
+        assert_eq!(
+            alert_diff(std::slice::from_ref(&e), std::slice::from_ref(&e)),
+            None
+        );
     }
 
     #[test]
