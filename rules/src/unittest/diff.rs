@@ -249,12 +249,15 @@ mod tests {
     fn changed_value_is_marked() {
         let e = item(&[("alertname", "A"), ("job", "x")], &[]);
         let g = item(&[("alertname", "A"), ("job", "y")], &[]);
-        let d = alert_diff(&[e.clone()], &[g]).unwrap();
+        let d = alert_diff(std::slice::from_ref(&e), &[g]).unwrap();
         assert_eq!(
             d,
             "[\n    {\n        \"Annotations\": {},\n        \"Labels\": {\n            \"alertname\": \"A\",\n            \"job\": \x1b[0;33m\"x\" => \"y\"\x1b[0m\n        }\n    }\n]"
         );
-        assert_eq!(alert_diff(&[e.clone()], &[e]), None);
+        assert_eq!(
+            alert_diff(std::slice::from_ref(&e), std::slice::from_ref(&e)),
+            None
+        );
     }
 
     #[test]

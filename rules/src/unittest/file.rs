@@ -142,7 +142,8 @@ pub struct ExpectedSample {
 }
 
 /// A scalar read as text, as Go's YAML reader does for string fields:
-/// `values: 1` and `code: 500` are the strings "1" and "500".
+/// `values: 1`, `values: 0x10` and `code: 500` are the strings "1",
+/// "0x10" and "500".
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Text(pub String);
@@ -177,7 +178,9 @@ impl<'de> Deserialize<'de> for Text {
                 Ok(Text::default())
             }
         }
-        d.deserialize_any(V)
+        // Asking for a string gets a plain scalar's text as written
+        // (`0x10` stays `0x10`, not 16).
+        d.deserialize_string(V)
     }
 }
 
@@ -281,13 +284,15 @@ mod tests {
     #[test]
     fn reads_scalars_as_go_does() {
         let f = parse(
-            "tests:\n- interval: 1m\n  name: 7\n  input_series:\n  - series: up\n    values: 1\n  alert_rule_test:\n  - eval_time: 0\n    alertname: A\n    exp_alerts:\n    - exp_labels: {code: 500}\n  promql_expr_test:\n  - expr: up\n    eval_time: 2m\n    exp_samples:\n",
+            "tests:\n- interval: 1m\n  name: 7\n  input_series:\n  - series: up\n    values: 1\n  - series: a\n    values: 0x10\n  - series: b\n    values: 1.50\n  alert_rule_test:\n  - eval_time: 0\n    alertname: A\n    exp_alerts:\n    - exp_labels: {code: 500}\n  promql_expr_test:\n  - expr: up\n    eval_time: 2m\n    exp_samples:\n",
         )
         .unwrap();
         let t = &f.tests[0];
         assert_eq!(t.interval, Some(Duration(60_000)));
         assert_eq!(t.name(), "7");
         assert_eq!(t.input_series[0].values.0, "1");
+        assert_eq!(t.input_series[1].values.0, "0x10");
+        assert_eq!(t.input_series[2].values.0, "1.50");
         assert_eq!(
             t.alert_rule_test[0].exp_alerts[0].exp_labels["code"].0,
             "500"

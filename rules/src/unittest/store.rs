@@ -99,16 +99,29 @@ impl Querier for TestStore {
 /// Input samples not yet appended, per series, oldest first.
 #[derive(Debug, Default)]
 pub struct PendingInput {
-    series: Vec<(Labels, Vec<(i64, f64)>, usize)>,
+    series: Vec<PendingSeries>,
+}
+
+/// One input series and how far it has been appended.
+#[derive(Debug)]
+struct PendingSeries {
+    labels: Labels,
+    samples: Vec<(i64, f64)>,
+    next: usize,
 }
 
 impl PendingInput {
     /// Adds a series; a later definition of the same labels replaces an
     /// earlier one, as in promtool's loader.
     pub fn add(&mut self, labels: Labels, samples: Vec<(i64, f64)>) {
-        match self.series.iter_mut().find(|(l, _, _)| *l == labels) {
-            Some(entry) => *entry = (labels, samples, 0),
-            None => self.series.push((labels, samples, 0)),
+        let fresh = PendingSeries {
+            labels,
+            samples,
+            next: 0,
+        };
+        match self.series.iter_mut().find(|s| s.labels == fresh.labels) {
+            Some(entry) => *entry = fresh,
+            None => self.series.push(fresh),
         }
     }
 
@@ -116,13 +129,13 @@ impl PendingInput {
     pub fn append_till(&mut self, db: &Db, ts: i64) -> Result<(), AppendError> {
         let mut app = db.appender();
         let mut in_batch = 0;
-        for (labels, samples, next) in &mut self.series {
-            while let Some(&(t, v)) = samples.get(*next) {
+        for s in &mut self.series {
+            while let Some(&(t, v)) = s.samples.get(s.next) {
                 if t > ts {
                     break;
                 }
-                app.append(labels, t, v)?;
-                *next += 1;
+                app.append(&s.labels, t, v)?;
+                s.next += 1;
                 in_batch += 1;
                 if in_batch == BATCH {
                     app.commit()?;
