@@ -512,10 +512,7 @@ impl Db {
             let mut samples = Vec::new();
             s.data().samples(min_t, max_t, &mut samples);
             if !samples.is_empty() {
-                out.push(Series {
-                    labels: s.labels.clone(),
-                    samples,
-                });
+                out.push(Series::new(s.labels.clone(), samples));
             }
         }
         out

@@ -94,6 +94,24 @@ pub struct Series {
     pub labels: Labels,
     /// Samples in `[min_t, max_t]`, oldest first.
     pub samples: Vec<Sample>,
+    /// Start timestamps (ms) of the samples, for stores that know them
+    /// (OpenTelemetry and created-timestamp sources): empty when the store
+    /// keeps none, otherwise one per sample, `0` where a sample has none.
+    /// PromQL's counter functions use them to see resets the values hide.
+    /// Kept beside the samples, not in [`Sample`], so that series without
+    /// them cost nothing.
+    pub start_times: Vec<i64>,
+}
+
+impl Series {
+    /// A series without start timestamps, the common case.
+    pub fn new(labels: Labels, samples: Vec<Sample>) -> Series {
+        Series {
+            labels,
+            samples,
+            start_times: Vec::new(),
+        }
+    }
 }
 
 /// Why a read failed.

@@ -11,7 +11,7 @@ use warden_tsdb::Querier;
 use super::annotations::Collector;
 use super::limits::Limits;
 use super::parse::{Positions, RangeModifier};
-use super::selectors::{self, Windows};
+use super::selectors::{self, Pick, Windows};
 use super::value::{Steps, VSeries, Val};
 use super::{EngineOptions, PromqlError};
 
@@ -113,9 +113,11 @@ impl Evaluator<'_> {
                     other.type_name()
                 ))),
             },
-            Expr::VectorSelector(vs) => {
-                Ok(Val::Vector(self.eval_vector_selector(vs, steps, false)?))
-            }
+            Expr::VectorSelector(vs) => Ok(Val::Vector(self.eval_vector_selector(
+                vs,
+                steps,
+                Pick::Value,
+            )?)),
             Expr::MatrixSelector(_) | Expr::Subquery(_) => {
                 let w = self.eval_windows(e, steps)?;
                 // Only an instant query can return a range vector.
@@ -132,6 +134,7 @@ impl Evaluator<'_> {
                             labels: s.labels.clone(),
                             drop_name: s.drop_name,
                             samples,
+                            start_times: Vec::new(),
                         });
                     }
                 }
@@ -146,13 +149,14 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Evaluates an instant-vector selector; with `want_ts` the values are
-    /// the samples' timestamps in seconds (for `timestamp()`).
+    /// Evaluates an instant-vector selector, reporting of each picked
+    /// sample what `pick` says (`timestamp()` and `start_timestamp()` want
+    /// its times, not its value).
     pub fn eval_vector_selector(
         &mut self,
         vs: &VectorSelector,
         steps: &Steps,
-        want_ts: bool,
+        pick: Pick,
     ) -> Result<Vec<VSeries>, PromqlError> {
         let times = self.effective_times(steps, &vs.at, &vs.offset);
         let (Some(&min), Some(&max)) = (times.iter().min(), times.iter().max()) else {
@@ -181,7 +185,7 @@ impl Evaluator<'_> {
                 })
                 .collect()
         } else {
-            selectors::to_vectors(series, &times, lookback, want_ts)
+            selectors::to_vectors(series, &times, lookback, pick)
         };
         let points = out.iter().map(|s| s.vals.iter().flatten().count()).sum();
         self.limits.add(points)?;

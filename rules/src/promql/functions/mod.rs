@@ -16,6 +16,7 @@ use warden_tsdb::Labels;
 use super::PromqlError;
 use super::eval::Evaluator;
 use super::parse::RangeModifier;
+use super::selectors::Pick;
 use super::value::{Steps, VSeries, Val, format_g};
 
 /// Unwraps parentheses.
@@ -146,9 +147,21 @@ pub(crate) fn eval_call(
                 .collect();
             Ok(Val::Scalar(out))
         }
+        "start_timestamp" => {
+            // Only a selector's samples carry start timestamps; the value of
+            // any other expression has none, so the result is empty.
+            let v = match unparen(args[0]) {
+                Expr::VectorSelector(vs) => ev.eval_vector_selector(vs, steps, Pick::StartTime)?,
+                other => {
+                    eval_vector(ev, other, steps)?;
+                    Vec::new()
+                }
+            };
+            Ok(Val::Vector(map_values(v, |_, x| Some(x))))
+        }
         "timestamp" => {
             let v = match unparen(args[0]) {
-                Expr::VectorSelector(vs) => ev.eval_vector_selector(vs, steps, true)?,
+                Expr::VectorSelector(vs) => ev.eval_vector_selector(vs, steps, Pick::Time)?,
                 other => {
                     let v = eval_vector(ev, other, steps)?;
                     return Ok(Val::Vector(map_values(v, |i, _| {
@@ -342,7 +355,10 @@ fn range_function(
         let mut vals = vec![None; n];
         let ends = &w.ends;
         let mut unknown = false;
-        w.each(s, |i, win| {
+        let mut overlap = false;
+        w.each_range(s, |i, r| {
+            let win = &s.samples[r.clone()];
+            let st = s.start_times.get(r).unwrap_or(&[]);
             let end = ends[i];
             let start = end - w.range;
             if let Some(m) = modifier {
@@ -357,20 +373,23 @@ fn range_function(
                     }
                     _ if win.last().is_none_or(|x| x.t <= start) => None,
                     "changes" => rate::changes(win),
-                    _ => rate::resets(win),
+                    _ => rate::resets(win, st),
                 };
                 return;
             }
+            if matches!(name, "rate" | "increase") {
+                overlap |= rate::start_time_overlaps(st, win);
+            }
             vals[i] = match name {
-                "rate" => rate::extrapolated_rate(win, start, end, range_s, true, true),
-                "increase" => rate::extrapolated_rate(win, start, end, range_s, true, false),
-                "delta" => rate::extrapolated_rate(win, start, end, range_s, false, false),
-                "irate" => rate::instant_value(win, true),
-                "idelta" => rate::instant_value(win, false),
+                "rate" => rate::extrapolated_rate(win, st, start, end, range_s, true, true),
+                "increase" => rate::extrapolated_rate(win, st, start, end, range_s, true, false),
+                "delta" => rate::extrapolated_rate(win, st, start, end, range_s, false, false),
+                "irate" => rate::instant_value(win, st, true),
+                "idelta" => rate::instant_value(win, &[], false),
                 "deriv" => rate::deriv(win),
                 "predict_linear" => rate::predict_linear(win, steps.t(i), scalars[0][i]),
                 "changes" => rate::changes(win),
-                "resets" => rate::resets(win),
+                "resets" => rate::resets(win, st),
                 "avg_over_time" => over_time::avg(win),
                 "sum_over_time" => over_time::sum(win),
                 "count_over_time" => (!win.is_empty()).then_some(win.len() as f64),
@@ -400,6 +419,16 @@ fn range_function(
             return Err(PromqlError::Execution(format!(
                 "function {name} is not supported"
             )));
+        }
+        if overlap {
+            let m = s.labels.metric_name().unwrap_or("");
+            ev.warn(
+                marg,
+                &format!(
+                    "sample has start time that overlaps with previous sample timestamp for metric {}",
+                    super::value::go_quote(m)
+                ),
+            );
         }
         if !vals.iter().any(Option::is_some) {
             continue;
