@@ -542,6 +542,21 @@ mod tests {
     }
 
     #[test]
+    fn trim_operators_drop_floats_with_an_info() {
+        let src = "load 1m\n  f{a=\"1\"} 1 2 3\n  f{a=\"2\"} 5 6 7\n  g{a=\"1\"} 1 1 1\n\n\
+            eval instant at 1m f </ 2\n  expect info msg: PromQL info: incompatible sample types \
+            encountered for binary operator \"</\": float </ float (1:1)\n\n\
+            eval instant at 1m f >/ on(a) g\n  expect info\n\n\
+            eval instant at 1m nothing >/ 2\n  expect no_info\n\n\
+            eval instant at 1m sum(f >/ 2) or f{a=\"1\"}\n  f{a=\"1\"} 2\n";
+        let got = outcomes(src);
+        assert_eq!(got.len(), 4);
+        for (i, o) in got.iter().enumerate() {
+            assert!(matches!(o, Outcome::Passed), "case {i}: {o:?}");
+        }
+    }
+
+    #[test]
     fn loads_floats_and_notes_histograms() {
         let script = parse_script("load 30s\n  m 1 _ stale {{}} 5\n").unwrap();
         let Command::Load(load) = &script.commands[0] else {
