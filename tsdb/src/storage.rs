@@ -139,6 +139,30 @@ pub trait Querier: Send + Sync {
         max_t: i64,
     ) -> Result<Vec<Series>, QueryError>;
 
+    /// The series [`select`](Querier::select) would return, handed to `f`
+    /// one at a time in the same order; `f` returns
+    /// [`ControlFlow::Break`](std::ops::ControlFlow::Break) to stop early.
+    ///
+    /// A caller that reduces each series as it comes (the PromQL engine's
+    /// selectors and range functions) then holds one series' samples at a
+    /// time instead of every selected sample. The default selects everything
+    /// first; stores that can decode lazily (the local [`Db`](crate::Db))
+    /// override it.
+    fn select_each(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+        f: &mut dyn FnMut(Series) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), QueryError> {
+        for s in self.select(matchers, min_t, max_t)? {
+            if f(s).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Label names of the series that match `matchers` (all series when
     /// empty) and have samples in the range, sorted.
     fn label_names(

@@ -5,6 +5,7 @@
 //! steps then walk the in-memory samples with monotone cursors.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::VectorSelector;
@@ -89,6 +90,38 @@ pub(crate) enum Pick {
     StartTime,
 }
 
+/// Hands every series matching `vs` with samples in `[min_t, max_t]` to
+/// `f`, one at a time in label order, so that callers reducing each series
+/// as it comes never hold all selected samples. `f` may fail; the first
+/// error stops the selection and is returned.
+pub(crate) fn select_each(
+    querier: &dyn Querier,
+    vs: &VectorSelector,
+    min_t: i64,
+    max_t: i64,
+    mut f: impl FnMut(Series) -> Result<(), PromqlError>,
+) -> Result<(), PromqlError> {
+    let sets = matcher_sets(vs)?;
+    if sets.len() > 1 {
+        // `or` alternatives must be merged and sorted: select them whole.
+        for s in select(querier, vs, min_t, max_t)? {
+            f(s)?;
+        }
+        return Ok(());
+    }
+    let mut failed = None;
+    querier
+        .select_each(&sets[0], min_t, max_t, &mut |s| match f(s) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        })
+        .map_err(|e| PromqlError::Storage(e.to_string()))?;
+    failed.map_or(Ok(()), Err)
+}
+
 /// Values of one series at each of `times` (non-decreasing): the newest
 /// sample in `(t - lookback, t]` unless it is a staleness marker, reported
 /// as `pick` says. `start_times` is empty or one per sample.
@@ -161,24 +194,14 @@ pub(crate) fn smoothed_values(
     out
 }
 
-/// Converts selected series into grid vectors, dropping series with no point.
-pub(crate) fn to_vectors(
-    series: Vec<Series>,
-    times: &[i64],
-    lookback: i64,
-    pick: Pick,
-) -> Vec<VSeries> {
-    series
-        .into_iter()
-        .filter_map(|s| {
-            let vals = lookback_values(&s.samples, &s.start_times, times, lookback, pick);
-            vals.iter().any(Option::is_some).then_some(VSeries {
-                labels: s.labels,
-                drop_name: false,
-                vals,
-            })
-        })
-        .collect()
+/// One selected series as a grid vector series; `None` when it has no point.
+pub(crate) fn to_vector(s: Series, times: &[i64], lookback: i64, pick: Pick) -> Option<VSeries> {
+    let vals = lookback_values(&s.samples, &s.start_times, times, lookback, pick);
+    vals.iter().any(Option::is_some).then_some(VSeries {
+        labels: s.labels,
+        drop_name: false,
+        vals,
+    })
 }
 
 /// Range windows: the raw series plus the end of the window at each step.
@@ -231,33 +254,22 @@ impl Windows {
     }
 }
 
-/// Builds windows from selected series: staleness markers are dropped.
-pub(crate) fn to_windows(series: Vec<Series>, ends: Vec<i64>, range: i64) -> Windows {
-    let series = series
-        .into_iter()
-        .map(|mut s| {
-            if s.start_times.len() == s.samples.len() {
-                let mut keep = s.samples.iter().map(|x| !is_stale_nan(x.v));
-                s.start_times.retain(|_| keep.next().unwrap_or(false));
-            } else {
-                s.start_times.clear();
-            }
-            s.samples.retain(|x| !is_stale_nan(x.v));
-            MSeries {
-                labels: s.labels,
-                drop_name: false,
-                samples: s.samples,
-                start_times: s.start_times,
-            }
-        })
-        .filter(|s| !s.samples.is_empty())
-        .collect();
-    Windows {
-        series,
-        ends,
-        range,
-        extend: None,
+/// One selected series as range-vector samples: staleness markers are
+/// dropped; `None` when nothing is left.
+pub(crate) fn to_range_series(mut s: Series) -> Option<MSeries> {
+    if s.start_times.len() == s.samples.len() {
+        let mut keep = s.samples.iter().map(|x| !is_stale_nan(x.v));
+        s.start_times.retain(|_| keep.next().unwrap_or(false));
+    } else {
+        s.start_times.clear();
     }
+    s.samples.retain(|x| !is_stale_nan(x.v));
+    (!s.samples.is_empty()).then_some(MSeries {
+        labels: s.labels,
+        drop_name: false,
+        samples: s.samples,
+        start_times: s.start_times,
+    })
 }
 
 #[cfg(test)]

@@ -312,51 +312,21 @@ fn range_function(
             )));
         }
     }
-    let w = ev.eval_windows(marg, steps)?;
-    if name == "quantile_over_time"
-        && let Some(q) = scalars[0]
-            .iter()
-            .find(|q| q.is_nan() || **q < 0.0 || **q > 1.0)
-    {
-        let q = *q;
-        if w.series.iter().any(|_| true) {
-            ev.warn(
-                args[0],
-                &format!(
-                    "quantile value should be between 0 and 1, got {}",
-                    format_g(q)
-                ),
-            );
-        }
-    }
-    if name == "double_exponential_smoothing" {
-        for i in 0..n {
-            let (sf, tf) = (scalars[0][i], scalars[1][i]);
-            if sf <= 0.0 || sf >= 1.0 {
-                return Err(PromqlError::Execution(format!(
-                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
-                )));
-            }
-            if tf <= 0.0 || tf >= 1.0 {
-                return Err(PromqlError::Execution(format!(
-                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
-                )));
-            }
-        }
-    }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
-    let range_s = w.range as f64 / 1000.0;
-    let mut out = Vec::with_capacity(w.series.len());
+    let mut out = Vec::new();
     let mut non_counter: Vec<String> = Vec::new();
-    for (k, s) in w.series.iter().enumerate() {
-        if k % 1024 == 0 {
-            ev.limits.check_time()?;
-        }
+    let mut overlapping: Vec<String> = Vec::new();
+    let mut any_series = false;
+    // One series at a time: a matrix selector's samples are read from the
+    // store series by series and dropped once reduced.
+    ev.each_window_series(marg, steps, &mut |w, s| {
+        any_series = true;
+        let range_s = w.range as f64 / 1000.0;
         let mut vals = vec![None; n];
         let ends = &w.ends;
         let mut unknown = false;
         let mut overlap = false;
-        w.each_range(s, |i, r| {
+        w.each_range(&s, |i, r| {
             let win = &s.samples[r.clone()];
             let st = s.start_times.get(r).unwrap_or(&[]);
             let end = ends[i];
@@ -422,16 +392,12 @@ fn range_function(
         }
         if overlap {
             let m = s.labels.metric_name().unwrap_or("");
-            ev.warn(
-                marg,
-                &format!(
-                    "sample has start time that overlaps with previous sample timestamp for metric {}",
-                    super::value::go_quote(m)
-                ),
-            );
+            if !overlapping.iter().any(|x| x == m) {
+                overlapping.push(m.to_string());
+            }
         }
         if !vals.iter().any(Option::is_some) {
-            continue;
+            return Ok(());
         }
         if (name == "rate" || name == "increase")
             && let Some(m) = s.labels.metric_name()
@@ -441,10 +407,51 @@ fn range_function(
             non_counter.push(m.to_string());
         }
         out.push(VSeries {
-            labels: s.labels.clone(),
+            labels: s.labels,
             drop_name: s.drop_name || !keep_name,
             vals,
         });
+        Ok(())
+    })?;
+    if name == "quantile_over_time"
+        && let Some(q) = scalars[0]
+            .iter()
+            .find(|q| q.is_nan() || **q < 0.0 || **q > 1.0)
+    {
+        let q = *q;
+        if any_series {
+            ev.warn(
+                args[0],
+                &format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_g(q)
+                ),
+            );
+        }
+    }
+    if name == "double_exponential_smoothing" {
+        for i in 0..n {
+            let (sf, tf) = (scalars[0][i], scalars[1][i]);
+            if sf <= 0.0 || sf >= 1.0 {
+                return Err(PromqlError::Execution(format!(
+                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                )));
+            }
+            if tf <= 0.0 || tf >= 1.0 {
+                return Err(PromqlError::Execution(format!(
+                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                )));
+            }
+        }
+    }
+    for m in overlapping {
+        ev.warn(
+            marg,
+            &format!(
+                "sample has start time that overlaps with previous sample timestamp for metric {}",
+                super::value::go_quote(&m)
+            ),
+        );
     }
     for m in non_counter {
         ev.info(
