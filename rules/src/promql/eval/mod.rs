@@ -174,7 +174,7 @@ impl Evaluator<'_> {
         let mut out = Vec::new();
         let limits = &self.limits;
         selectors::select_each(self.querier, vs, min - lookback + 1, max, |s| {
-            if out.len() % 1024 == 0 {
+            if out.len().is_multiple_of(1024) {
                 limits.check_time()?;
             }
             slots = slots.saturating_add(times.len());
@@ -252,7 +252,7 @@ impl Evaluator<'_> {
                 let limits = &self.limits;
                 selectors::select_each(self.querier, &ms.vs, min_t, max_t, |s| {
                     seen += 1;
-                    if seen % 1024 == 0 {
+                    if seen.is_multiple_of(1024) {
                         limits.check_time()?;
                     }
                     let Some(s) = selectors::to_range_series(s) else {
