@@ -66,10 +66,7 @@ impl Querier for Store {
             .filter_map(|s| {
                 let lo = s.samples.partition_point(|x| x.t < min_t);
                 let hi = s.samples.partition_point(|x| x.t <= max_t);
-                (lo < hi).then(|| Series {
-                    labels: s.labels.clone(),
-                    samples: s.samples[lo..hi].to_vec(),
-                })
+                (lo < hi).then(|| Series::new(s.labels.clone(), s.samples[lo..hi].to_vec()))
             })
             .collect())
     }
@@ -114,7 +111,7 @@ fn generate(n: usize) -> Store {
                 v: rate * k as f64,
             })
             .collect();
-        series.push(Series { labels: l, samples });
+        series.push(Series::new(l, samples));
     }
     for i in 0..gauges {
         let l = labels(&[
@@ -129,7 +126,7 @@ fn generate(n: usize) -> Store {
                 v: 1e7 + slope * k as f64 + (k % 5) as f64,
             })
             .collect();
-        series.push(Series { labels: l, samples });
+        series.push(Series::new(l, samples));
     }
     let les = [
         "0.005", "0.01", "0.05", "0.1", "0.5", "1", "2.5", "5", "10", "+Inf",
@@ -148,7 +145,7 @@ fn generate(n: usize) -> Store {
                 v: ((b + 1) * k) as f64,
             })
             .collect();
-        series.push(Series { labels: l, samples });
+        series.push(Series::new(l, samples));
     }
     series.sort_by(|a, b| a.labels.cmp(&b.labels));
     Store::new(series)

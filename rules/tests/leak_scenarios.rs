@@ -471,7 +471,7 @@ impl ScenarioStore {
             })
             .collect();
         ScenarioStore {
-            series: Series { labels, samples },
+            series: Series::new(labels, samples),
         }
     }
 }
@@ -500,10 +500,7 @@ impl Querier for ScenarioStore {
         if samples.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(vec![Series {
-            labels: labels.clone(),
-            samples,
-        }])
+        Ok(vec![Series::new(labels.clone(), samples)])
     }
 
     fn label_names(&self, _: &[Matcher], _: i64, _: i64) -> Result<Vec<String>, QueryError> {

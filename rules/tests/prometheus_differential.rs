@@ -71,7 +71,7 @@ fn generate() -> Vec<Series> {
                         ("method", method),
                         ("status", status),
                     ]);
-                    out.push(Series { labels: l, samples });
+                    out.push(Series::new(l, samples));
                 }
             }
             let mut mem = 5e8 + rng.unit() * 1e9;
@@ -83,14 +83,14 @@ fn generate() -> Vec<Series> {
                     Sample { t, v: mem.round() }
                 })
                 .collect();
-            out.push(Series {
-                labels: labels(&[
+            out.push(Series::new(
+                labels(&[
                     ("__name__", "memory_bytes"),
                     ("job", job),
                     ("instance", &instance),
                 ]),
                 samples,
-            });
+            ));
             let samples = times
                 .clone()
                 .enumerate()
@@ -100,14 +100,14 @@ fn generate() -> Vec<Series> {
                     v: 20.0 + (i as f64 / 40.0).sin() * 8.0 + (rng.unit() * 4.0).round() / 2.0,
                 })
                 .collect();
-            out.push(Series {
-                labels: labels(&[
+            out.push(Series::new(
+                labels(&[
                     ("__name__", "temperature"),
                     ("job", job),
                     ("instance", &instance),
                 ]),
                 samples,
-            });
+            ));
             let bounds = ["0.1", "0.5", "1", "+Inf"];
             let mut counts = [0.0f64; 4];
             let mut sum = 0.0;
@@ -132,24 +132,24 @@ fn generate() -> Vec<Series> {
                 count_series.push(Sample { t, v: counts[3] });
             }
             for (b, samples) in bucket_series.into_iter().enumerate() {
-                out.push(Series {
-                    labels: labels(&[
+                out.push(Series::new(
+                    labels(&[
                         ("__name__", "request_duration_seconds_bucket"),
                         ("job", job),
                         ("instance", &instance),
                         ("le", bounds[b]),
                     ]),
                     samples,
-                });
+                ));
             }
             for (name, samples) in [
                 ("request_duration_seconds_sum", sum_series),
                 ("request_duration_seconds_count", count_series),
             ] {
-                out.push(Series {
-                    labels: labels(&[("__name__", name), ("job", job), ("instance", &instance)]),
+                out.push(Series::new(
+                    labels(&[("__name__", name), ("job", job), ("instance", &instance)]),
                     samples,
-                });
+                ));
             }
         }
     }

@@ -18,6 +18,8 @@ use crate::record::{self, Record, SAMPLES_PER_RECORD};
 use crate::replay::Replayer;
 use crate::retention;
 use crate::sample::{Sample, is_stale_nan};
+use std::ops::ControlFlow;
+
 use crate::storage::{AppendError, Appender, MetricMetadata, Querier, QueryError, Series};
 use crate::wal::{self, ReadEnd, Wal, WalStats};
 
@@ -512,10 +514,7 @@ impl Db {
             let mut samples = Vec::new();
             s.data().samples(min_t, max_t, &mut samples);
             if !samples.is_empty() {
-                out.push(Series {
-                    labels: s.labels.clone(),
-                    samples,
-                });
+                out.push(Series::new(s.labels.clone(), samples));
             }
         }
         out
@@ -594,6 +593,42 @@ impl Querier for Db {
         let mut out = self.series_in(&ids, min_t, max_t);
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
+    }
+
+    fn select_each(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+        f: &mut dyn FnMut(Series) -> ControlFlow<()>,
+    ) -> Result<(), QueryError> {
+        let ids = self
+            .head
+            .select_ids(matchers, true)
+            .map_err(|e| QueryError::Backend(e.to_string()))?;
+        // Order by labels first (cheap: the labels are shared), then decode
+        // one series at a time.
+        let mut series: Vec<_> = ids
+            .iter()
+            .filter_map(|&id| self.head.get(id))
+            .filter(|s| s.data().overlaps(min_t, max_t))
+            .collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut samples = Vec::new();
+        for s in series {
+            s.data().samples(min_t, max_t, &mut samples);
+            if samples.is_empty() {
+                continue;
+            }
+            // Series of one selection tend to be alike: size the next
+            // buffer like this one, so that buffers are rarely grown.
+            let hint = samples.len();
+            let exact = std::mem::replace(&mut samples, Vec::with_capacity(hint));
+            if f(Series::new(s.labels.clone(), exact)).is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     fn label_names(

@@ -184,18 +184,40 @@ impl SeriesData {
     }
 
     /// Samples in `[min_t, max_t]`, oldest first, appended to `out`.
+    ///
+    /// Only chunks overlapping the range are decoded, and decoding stops at
+    /// the first sample past `max_t`: a query over the last minutes of a
+    /// long series pays for the chunks it reads, not for the series.
     pub fn samples(&self, min_t: i64, max_t: i64, out: &mut Vec<Sample>) {
-        for c in &self.sealed {
-            if c.max_t() < min_t || c.min_t() > max_t {
-                continue;
+        fn in_range(
+            it: impl Iterator<Item = Sample>,
+            min_t: i64,
+            max_t: i64,
+            out: &mut Vec<Sample>,
+        ) {
+            for s in it {
+                if s.t > max_t {
+                    break;
+                }
+                if s.t >= min_t {
+                    out.push(s);
+                }
             }
-            out.extend(c.iter().filter(|s| s.t >= min_t && s.t <= max_t));
+        }
+        // Sealed chunks are in time order: skip those that end before the
+        // range, stop at the first that starts after it.
+        let first = self.sealed.partition_point(|c| c.max_t() < min_t);
+        for c in &self.sealed[first..] {
+            if c.min_t() > max_t {
+                return;
+            }
+            in_range(c.iter(), min_t, max_t, out);
         }
         if let Some((last, _)) = self.open.last()
             && last >= min_t
             && self.open.min_t() <= max_t
         {
-            out.extend(self.open.iter().filter(|s| s.t >= min_t && s.t <= max_t));
+            in_range(self.open.iter(), min_t, max_t, out);
         }
     }
 
@@ -653,6 +675,35 @@ mod tests {
         d.samples(i64::MIN, i64::MAX, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].v.to_bits(), STALE_NAN.to_bits());
+    }
+
+    #[test]
+    fn samples_are_read_from_the_overlapping_chunks_only() {
+        // Three sealed chunks of 120 samples and an open one; every range,
+        // including ones inside a chunk and across chunk edges, gives
+        // exactly the samples in it.
+        let mut d = SeriesData::default();
+        for i in 0..400 {
+            d.append(i * 10, (i as f64).to_bits()).unwrap();
+        }
+        for (lo, hi) in [
+            (0, 3990),
+            (5, 15),
+            (1190, 1210),
+            (2400, 3995),
+            (-50, -1),
+            (4000, 9000),
+            (3990, 3990),
+        ] {
+            let mut out = Vec::new();
+            d.samples(lo, hi, &mut out);
+            let want: Vec<i64> = (0..400)
+                .map(|i| i * 10)
+                .filter(|t| (lo..=hi).contains(t))
+                .collect();
+            let got: Vec<i64> = out.iter().map(|s| s.t).collect();
+            assert_eq!(got, want, "[{lo}, {hi}]");
+        }
     }
 
     #[test]

@@ -94,6 +94,24 @@ pub struct Series {
     pub labels: Labels,
     /// Samples in `[min_t, max_t]`, oldest first.
     pub samples: Vec<Sample>,
+    /// Start timestamps (ms) of the samples, for stores that know them
+    /// (OpenTelemetry and created-timestamp sources): empty when the store
+    /// keeps none, otherwise one per sample, `0` where a sample has none.
+    /// PromQL's counter functions use them to see resets the values hide.
+    /// Kept beside the samples, not in [`Sample`], so that series without
+    /// them cost nothing.
+    pub start_times: Vec<i64>,
+}
+
+impl Series {
+    /// A series without start timestamps, the common case.
+    pub fn new(labels: Labels, samples: Vec<Sample>) -> Series {
+        Series {
+            labels,
+            samples,
+            start_times: Vec::new(),
+        }
+    }
 }
 
 /// Why a read failed.
@@ -120,6 +138,30 @@ pub trait Querier: Send + Sync {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<Series>, QueryError>;
+
+    /// The series [`select`](Querier::select) would return, handed to `f`
+    /// one at a time in the same order; `f` returns
+    /// [`ControlFlow::Break`](std::ops::ControlFlow::Break) to stop early.
+    ///
+    /// A caller that reduces each series as it comes (the PromQL engine's
+    /// selectors and range functions) then holds one series' samples at a
+    /// time instead of every selected sample. The default selects everything
+    /// first; stores that can decode lazily (the local [`Db`](crate::Db))
+    /// override it.
+    fn select_each(
+        &self,
+        matchers: &[Matcher],
+        min_t: i64,
+        max_t: i64,
+        f: &mut dyn FnMut(Series) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), QueryError> {
+        for s in self.select(matchers, min_t, max_t)? {
+            if f(s).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
 
     /// Label names of the series that match `matchers` (all series when
     /// empty) and have samples in the range, sorted.

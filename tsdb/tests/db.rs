@@ -609,3 +609,27 @@ fn interval_policy_fsyncs_in_the_background() {
     }
     db.close().unwrap();
 }
+
+#[test]
+fn select_each_hands_over_what_select_returns() {
+    let db = matcher_db();
+    let ms = [m(MatchOp::Regex, "__name__", ".+")];
+    for (lo, hi) in [(i64::MIN, i64::MAX), (0, 0), (1, 1000)] {
+        let whole = db.select(&ms, lo, hi).unwrap();
+        let mut streamed = Vec::new();
+        db.select_each(&ms, lo, hi, &mut |s| {
+            streamed.push(s);
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+        assert_eq!(streamed, whole);
+    }
+    // Break stops after the first series.
+    let mut n = 0;
+    db.select_each(&ms, i64::MIN, i64::MAX, &mut |_| {
+        n += 1;
+        std::ops::ControlFlow::Break(())
+    })
+    .unwrap();
+    assert_eq!(n, 1);
+}

@@ -19,9 +19,11 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let mk = |pairs: &[(&str, &str)], t: i64| Series {
-            labels: Labels::from_pairs(pairs.iter().copied()).unwrap(),
-            samples: vec![Sample { t, v: 1.0 }],
+        let mk = |pairs: &[(&str, &str)], t: i64| {
+            Series::new(
+                Labels::from_pairs(pairs.iter().copied()).unwrap(),
+                vec![Sample { t, v: 1.0 }],
+            )
         };
         Fixture {
             series: vec![

@@ -16,6 +16,7 @@ use warden_tsdb::{Labels, LabelsBuilder};
 use super::PromqlError;
 use super::eval::Evaluator;
 use super::hash::FxHashMap;
+use super::parse::Trim;
 use super::value::{Steps, VSeries, Val, labels_to_go_string};
 
 /// The operators, decoded once from the parser's token ids.
@@ -102,6 +103,9 @@ pub(crate) fn eval_binary(
     let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
     let lhs = ev.eval(&b.lhs, steps)?;
     let rhs = ev.eval(&b.rhs, steps)?;
+    if let Some(trim) = ev.positions.trim(b) {
+        return eval_trim(ev, b, trim, lhs, rhs, steps);
+    }
     match (lhs, rhs) {
         (Val::Scalar(l), Val::Scalar(r)) => Ok(Val::Scalar(
             l.iter()
@@ -136,6 +140,47 @@ pub(crate) fn eval_binary(
             r.type_name()
         ))),
     }
+}
+
+/// `</` and `>/` trim the buckets of native histograms. warden holds float
+/// samples only, and Prometheus drops every float pair these operators
+/// meet with an info; so the result is empty, and the info is raised when
+/// at least one pair of elements met (after vector matching, whose errors
+/// still apply).
+fn eval_trim(
+    ev: &mut Evaluator<'_>,
+    b: &BinaryExpr,
+    trim: Trim,
+    lhs: Val,
+    rhs: Val,
+    steps: &Steps,
+) -> Result<Val, PromqlError> {
+    let has_point = |v: &[VSeries]| v.iter().any(|s| s.vals.iter().any(Option::is_some));
+    let met = match (lhs, rhs) {
+        (Val::Vector(v), Val::Scalar(_)) | (Val::Scalar(_), Val::Vector(v)) => has_point(&v),
+        (Val::Vector(l), Val::Vector(r)) => {
+            let m = Matching::from_expr(b);
+            has_point(&vector_vector(ev, Op::Lt, l, r, &m, true, steps.n)?)
+        }
+        (l, r) => {
+            return Err(PromqlError::Execution(format!(
+                "operator {:?} not allowed for {} and {} operands",
+                trim.symbol(),
+                l.type_name(),
+                r.type_name()
+            )));
+        }
+    };
+    if met {
+        let op = trim.symbol();
+        ev.info(
+            &b.lhs,
+            &format!(
+                "incompatible sample types encountered for binary operator {op:?}: float {op} float"
+            ),
+        );
+    }
+    Ok(Val::Vector(Vec::new()))
 }
 
 fn vector_scalar(

@@ -157,8 +157,9 @@ pub enum PromqlError {
 /// Rewrites the Prometheus 3 syntax that `promql-parser` 0.11 does not parse
 /// into syntax it does: duration expressions (`x[5m+1m]`, `offset step()`,
 /// `min_of(range(), 1h)`) become literals computed with the query's step and
-/// range (both 0 for an instant query), and the `anchored`/`smoothed` range
-/// modifiers are blanked out. The engine does this itself before parsing;
+/// range (both 0 for an instant query), the `anchored`/`smoothed` range
+/// modifiers are blanked out, and the trim operators `</` `>/` become the
+/// comparisons `<` `>` (which bind the same way). The engine does this itself before parsing;
 /// tools that check or rewrite expressions with `promql-parser` (the
 /// promqltest runner) can call it to accept the same syntax.
 pub fn rewrite_extended_syntax(
@@ -166,7 +167,7 @@ pub fn rewrite_extended_syntax(
     step_ms: i64,
     range_ms: i64,
 ) -> Result<String, PromqlError> {
-    parse::rewrite(expr, parse::QueryParams { step_ms, range_ms }).map(|(text, _)| text)
+    parse::rewrite(expr, parse::QueryParams { step_ms, range_ms }).map(|r| r.text)
 }
 
 /// Evaluates PromQL expressions with fixed options.

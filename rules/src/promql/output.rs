@@ -104,10 +104,7 @@ fn matrix_output(m: Vec<MSeries>) -> Result<Vec<Series>, PromqlError> {
         if !seen.insert(labels.clone()) {
             return Err(PromqlError::Execution(DUPLICATE.into()));
         }
-        out.push(Series {
-            labels,
-            samples: s.samples,
-        });
+        out.push(Series::new(labels, s.samples));
     }
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     Ok(out)
@@ -143,14 +140,13 @@ pub(crate) fn run_range(
     let steps = Steps { start, step, n };
     let (v, annos) = evaluate(opts, querier, expr, steps, true)?;
     let series = match v {
-        Val::Scalar(s) => vec![Series {
-            labels: Labels::empty(),
-            samples: s
-                .iter()
+        Val::Scalar(s) => vec![Series::new(
+            Labels::empty(),
+            s.iter()
                 .enumerate()
                 .map(|(i, &v)| Sample { t: steps.t(i), v })
                 .collect(),
-        }],
+        )],
         Val::Vector(v) => range_output(v, &steps)?,
         other => {
             return Err(PromqlError::BadData(format!(
@@ -189,13 +185,14 @@ fn range_output(v: Vec<VSeries>, steps: &Steps) -> Result<Vec<Series>, PromqlErr
     }
     let mut out: Vec<Series> = merged
         .into_iter()
-        .map(|(labels, vals)| Series {
-            labels,
-            samples: vals
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| v.map(|v| Sample { t: steps.t(i), v }))
-                .collect(),
+        .map(|(labels, vals)| {
+            Series::new(
+                labels,
+                vals.iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.map(|v| Sample { t: steps.t(i), v }))
+                    .collect(),
+            )
         })
         .filter(|s| !s.samples.is_empty())
         .collect();

@@ -5,6 +5,7 @@
 //! steps then walk the in-memory samples with monotone cursors.
 
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::VectorSelector;
@@ -77,15 +78,63 @@ pub(crate) fn select(
     Ok(all)
 }
 
+/// What an instant-vector selector reports of the sample it picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pick {
+    /// The value (an ordinary selector).
+    Value,
+    /// The timestamp in seconds (`timestamp()`).
+    Time,
+    /// The start timestamp in seconds (`start_timestamp()`); a series whose
+    /// store gave no start timestamps has no points.
+    StartTime,
+}
+
+/// Hands every series matching `vs` with samples in `[min_t, max_t]` to
+/// `f`, one at a time in label order, so that callers reducing each series
+/// as it comes never hold all selected samples. `f` may fail; the first
+/// error stops the selection and is returned.
+pub(crate) fn select_each(
+    querier: &dyn Querier,
+    vs: &VectorSelector,
+    min_t: i64,
+    max_t: i64,
+    mut f: impl FnMut(Series) -> Result<(), PromqlError>,
+) -> Result<(), PromqlError> {
+    let sets = matcher_sets(vs)?;
+    if sets.len() > 1 {
+        // `or` alternatives must be merged and sorted: select them whole.
+        for s in select(querier, vs, min_t, max_t)? {
+            f(s)?;
+        }
+        return Ok(());
+    }
+    let mut failed = None;
+    querier
+        .select_each(&sets[0], min_t, max_t, &mut |s| match f(s) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                failed = Some(e);
+                ControlFlow::Break(())
+            }
+        })
+        .map_err(|e| PromqlError::Storage(e.to_string()))?;
+    failed.map_or(Ok(()), Err)
+}
+
 /// Values of one series at each of `times` (non-decreasing): the newest
-/// sample in `(t - lookback, t]` unless it is a staleness marker. With
-/// `want_ts`, the sample's timestamp in seconds replaces its value.
+/// sample in `(t - lookback, t]` unless it is a staleness marker, reported
+/// as `pick` says. `start_times` is empty or one per sample.
 pub(crate) fn lookback_values(
     samples: &[Sample],
+    start_times: &[i64],
     times: &[i64],
     lookback: i64,
-    want_ts: bool,
+    pick: Pick,
 ) -> Vec<Option<f64>> {
+    if pick == Pick::StartTime && start_times.len() != samples.len() {
+        return vec![None; times.len()];
+    }
     let mut out = Vec::with_capacity(times.len());
     let mut j = 0usize;
     for &t in times {
@@ -97,7 +146,11 @@ pub(crate) fn lookback_values(
         } else {
             let s = samples[j - 1];
             if s.t > t - lookback && !is_stale_nan(s.v) {
-                Some(if want_ts { s.t as f64 / 1000.0 } else { s.v })
+                Some(match pick {
+                    Pick::Value => s.v,
+                    Pick::Time => s.t as f64 / 1000.0,
+                    Pick::StartTime => start_times[j - 1] as f64 / 1000.0,
+                })
             } else {
                 None
             }
@@ -141,24 +194,14 @@ pub(crate) fn smoothed_values(
     out
 }
 
-/// Converts selected series into grid vectors, dropping series with no point.
-pub(crate) fn to_vectors(
-    series: Vec<Series>,
-    times: &[i64],
-    lookback: i64,
-    want_ts: bool,
-) -> Vec<VSeries> {
-    series
-        .into_iter()
-        .filter_map(|s| {
-            let vals = lookback_values(&s.samples, times, lookback, want_ts);
-            vals.iter().any(Option::is_some).then_some(VSeries {
-                labels: s.labels,
-                drop_name: false,
-                vals,
-            })
-        })
-        .collect()
+/// One selected series as a grid vector series; `None` when it has no point.
+pub(crate) fn to_vector(s: Series, times: &[i64], lookback: i64, pick: Pick) -> Option<VSeries> {
+    let vals = lookback_values(&s.samples, &s.start_times, times, lookback, pick);
+    vals.iter().any(Option::is_some).then_some(VSeries {
+        labels: s.labels,
+        drop_name: false,
+        vals,
+    })
 }
 
 /// Range windows: the raw series plus the end of the window at each step.
@@ -178,6 +221,12 @@ pub(crate) struct Windows {
 impl Windows {
     /// Calls `f(step, window)` for every step of series `s`, empty windows included.
     pub fn each(&self, s: &MSeries, mut f: impl FnMut(usize, &[Sample])) {
+        self.each_range(s, |i, r| f(i, &s.samples[r]));
+    }
+
+    /// Like [`each`](Self::each), with the window as an index range into
+    /// `s.samples` (and `s.start_times`, when the series has them).
+    pub fn each_range(&self, s: &MSeries, mut f: impl FnMut(usize, std::ops::Range<usize>)) {
         let (mut lo, mut hi) = (0usize, 0usize);
         let samples = &s.samples;
         for (i, &end) in self.ends.iter().enumerate() {
@@ -200,31 +249,27 @@ impl Windows {
                     b += 1;
                 }
             }
-            f(i, &samples[a..b]);
+            f(i, a..b);
         }
     }
 }
 
-/// Builds windows from selected series: staleness markers are dropped.
-pub(crate) fn to_windows(series: Vec<Series>, ends: Vec<i64>, range: i64) -> Windows {
-    let series = series
-        .into_iter()
-        .map(|mut s| {
-            s.samples.retain(|x| !is_stale_nan(x.v));
-            MSeries {
-                labels: s.labels,
-                drop_name: false,
-                samples: s.samples,
-            }
-        })
-        .filter(|s| !s.samples.is_empty())
-        .collect();
-    Windows {
-        series,
-        ends,
-        range,
-        extend: None,
+/// One selected series as range-vector samples: staleness markers are
+/// dropped; `None` when nothing is left.
+pub(crate) fn to_range_series(mut s: Series) -> Option<MSeries> {
+    if s.start_times.len() == s.samples.len() {
+        let mut keep = s.samples.iter().map(|x| !is_stale_nan(x.v));
+        s.start_times.retain(|_| keep.next().unwrap_or(false));
+    } else {
+        s.start_times.clear();
     }
+    s.samples.retain(|x| !is_stale_nan(x.v));
+    (!s.samples.is_empty()).then_some(MSeries {
+        labels: s.labels,
+        drop_name: false,
+        samples: s.samples,
+        start_times: s.start_times,
+    })
 }
 
 #[cfg(test)]
@@ -239,8 +284,18 @@ mod tests {
     #[test]
     fn lookback_is_left_open_and_stops_at_staleness() {
         let samples = [s(0, 1.0), s(10, 2.0), s(20, STALE_NAN), s(30, 3.0)];
-        let v = lookback_values(&samples, &[0, 15, 20, 25, 30, 330, 331], 300, false);
+        let v = lookback_values(
+            &samples,
+            &[],
+            &[0, 15, 20, 25, 30, 330, 331],
+            300,
+            Pick::Value,
+        );
         assert_eq!(v, [Some(1.0), Some(2.0), None, None, Some(3.0), None, None]);
+        let st = lookback_values(&samples, &[0, 5000, 0, 0], &[15, 30], 300, Pick::StartTime);
+        assert_eq!(st, [Some(5.0), Some(0.0)]);
+        let none = lookback_values(&samples, &[], &[15], 300, Pick::StartTime);
+        assert_eq!(none, [None]);
     }
 
     #[test]
@@ -255,6 +310,7 @@ mod tests {
             labels: Labels::empty(),
             drop_name: false,
             samples: vec![s(0, 0.0), s(10, 1.0), s(20, 2.0), s(25, 2.5)],
+            start_times: Vec::new(),
         };
         let mut got = Vec::new();
         w.each(&m, |i, win| {

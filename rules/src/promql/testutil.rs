@@ -22,7 +22,7 @@ impl MemQuerier {
                 })
             })
             .collect();
-        self.series.push(Series { labels, samples });
+        self.series.push(Series::new(labels, samples));
         self.series.sort_by(|a, b| a.labels.cmp(&b.labels));
     }
 }
@@ -42,14 +42,15 @@ impl Querier for MemQuerier {
                     .iter()
                     .all(|m| m.matches(s.labels.get(&m.name).unwrap_or("")))
             })
-            .map(|s| Series {
-                labels: s.labels.clone(),
-                samples: s
-                    .samples
-                    .iter()
-                    .copied()
-                    .filter(|x| x.t >= min_t && x.t <= max_t)
-                    .collect(),
+            .map(|s| {
+                Series::new(
+                    s.labels.clone(),
+                    s.samples
+                        .iter()
+                        .copied()
+                        .filter(|x| x.t >= min_t && x.t <= max_t)
+                        .collect(),
+                )
             })
             .filter(|s| !s.samples.is_empty())
             .collect())

@@ -53,6 +53,10 @@ pub(crate) struct MSeries {
     pub labels: Labels,
     pub drop_name: bool,
     pub samples: Vec<Sample>,
+    /// The samples' start timestamps as the store gave them: empty, or one
+    /// per sample (`0` for none). Only selectors carry them; a subquery's
+    /// samples have none, as in Prometheus.
+    pub start_times: Vec<i64>,
 }
 
 /// What a node evaluates to.

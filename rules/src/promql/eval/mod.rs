@@ -11,8 +11,8 @@ use warden_tsdb::Querier;
 use super::annotations::Collector;
 use super::limits::Limits;
 use super::parse::{Positions, RangeModifier};
-use super::selectors::{self, Windows};
-use super::value::{Steps, VSeries, Val};
+use super::selectors::{self, Pick, Windows};
+use super::value::{MSeries, Steps, VSeries, Val};
 use super::{EngineOptions, PromqlError};
 
 /// The state of one query's evaluation.
@@ -113,9 +113,11 @@ impl Evaluator<'_> {
                     other.type_name()
                 ))),
             },
-            Expr::VectorSelector(vs) => {
-                Ok(Val::Vector(self.eval_vector_selector(vs, steps, false)?))
-            }
+            Expr::VectorSelector(vs) => Ok(Val::Vector(self.eval_vector_selector(
+                vs,
+                steps,
+                Pick::Value,
+            )?)),
             Expr::MatrixSelector(_) | Expr::Subquery(_) => {
                 let w = self.eval_windows(e, steps)?;
                 // Only an instant query can return a range vector.
@@ -132,6 +134,7 @@ impl Evaluator<'_> {
                             labels: s.labels.clone(),
                             drop_name: s.drop_name,
                             samples,
+                            start_times: Vec::new(),
                         });
                     }
                 }
@@ -146,13 +149,14 @@ impl Evaluator<'_> {
         }
     }
 
-    /// Evaluates an instant-vector selector; with `want_ts` the values are
-    /// the samples' timestamps in seconds (for `timestamp()`).
+    /// Evaluates an instant-vector selector, reporting of each picked
+    /// sample what `pick` says (`timestamp()` and `start_timestamp()` want
+    /// its times, not its value).
     pub fn eval_vector_selector(
         &mut self,
         vs: &VectorSelector,
         steps: &Steps,
-        want_ts: bool,
+        pick: Pick,
     ) -> Result<Vec<VSeries>, PromqlError> {
         let times = self.effective_times(steps, &vs.at, &vs.offset);
         let (Some(&min), Some(&max)) = (times.iter().min(), times.iter().max()) else {
@@ -161,28 +165,36 @@ impl Evaluator<'_> {
         let lookback = self.opts.lookback_delta_ms;
         let smoothed = self.selector_modifier(vs) == Some(RangeModifier::Smoothed);
         let max = if smoothed { max + lookback } else { max };
-        let series = selectors::select(self.querier, vs, min - lookback + 1, max)?;
-        self.limits.check_time()?;
-        // Values are held densely (one slot per step); refuse before
-        // allocating far more slots than the sample budget allows.
-        if series.len().saturating_mul(times.len()) > self.opts.max_samples.saturating_mul(2) {
-            return Err(PromqlError::TooManySamples("query execution".into()));
-        }
-        let out = if smoothed {
-            series
-                .into_iter()
-                .filter_map(|s| {
-                    let vals = selectors::smoothed_values(&s.samples, &times, lookback);
-                    vals.iter().any(Option::is_some).then_some(VSeries {
-                        labels: s.labels,
-                        drop_name: false,
-                        vals,
-                    })
+        // Series are reduced to their values at the steps as they come, so
+        // only one series' samples are held at a time. Values are held
+        // densely (one slot per step): refuse before holding far more slots
+        // than the sample budget allows.
+        let budget = self.opts.max_samples.saturating_mul(2);
+        let mut slots = 0usize;
+        let mut out = Vec::new();
+        let limits = &self.limits;
+        selectors::select_each(self.querier, vs, min - lookback + 1, max, |s| {
+            if out.len().is_multiple_of(1024) {
+                limits.check_time()?;
+            }
+            slots = slots.saturating_add(times.len());
+            if slots > budget {
+                return Err(PromqlError::TooManySamples("query execution".into()));
+            }
+            let v = if smoothed {
+                let vals = selectors::smoothed_values(&s.samples, &times, lookback);
+                vals.iter().any(Option::is_some).then_some(VSeries {
+                    labels: s.labels,
+                    drop_name: false,
+                    vals,
                 })
-                .collect()
-        } else {
-            selectors::to_vectors(series, &times, lookback, want_ts)
-        };
+            } else {
+                selectors::to_vector(s, &times, lookback, pick)
+            };
+            out.extend(v);
+            Ok(())
+        })?;
+        self.limits.check_time()?;
         let points = out.iter().map(|s| s.vals.iter().flatten().count()).sum();
         self.limits.add(points)?;
         Ok(out)
@@ -191,34 +203,76 @@ impl Evaluator<'_> {
     /// Evaluates a range-vector expression (matrix selector or subquery,
     /// possibly in parentheses) into per-step windows.
     pub fn eval_windows(&mut self, e: &Expr, steps: &Steps) -> Result<Windows, PromqlError> {
+        let mut series = Vec::new();
+        let mut w = self.each_window_series(e, steps, &mut |_, s| {
+            series.push(s);
+            Ok(())
+        })?;
+        w.series = series;
+        Ok(w)
+    }
+
+    /// Hands the series of a range-vector expression to `f` one at a time,
+    /// with the windows' shape (returned, its `series` empty). A matrix
+    /// selector is streamed from the store; a subquery's inner expression
+    /// is evaluated whole first. A range function that reduces each series as it
+    /// comes then holds one series' samples at a time, not the whole
+    /// selection. The sample limit counts, as Prometheus does, the largest
+    /// number of samples all windows hold at one step.
+    pub fn each_window_series(
+        &mut self,
+        e: &Expr,
+        steps: &Steps,
+        f: &mut dyn FnMut(&Windows, MSeries) -> Result<(), PromqlError>,
+    ) -> Result<Windows, PromqlError> {
         match e {
-            Expr::Paren(p) => self.eval_windows(&p.expr, steps),
+            Expr::Paren(p) => self.each_window_series(&p.expr, steps, f),
             Expr::MatrixSelector(ms) => {
                 let range = ms.range.as_millis() as i64;
                 let ends = self.effective_times(steps, &ms.vs.at, &ms.vs.offset);
                 let modifier = self.positions.modifier(e);
-                let (Some(&min), Some(&max)) = (ends.iter().min(), ends.iter().max()) else {
-                    return Ok(Windows {
-                        series: Vec::new(),
-                        ends,
-                        range,
-                        extend: None,
-                    });
-                };
                 let lookback = self.opts.lookback_delta_ms;
+                let mut w = Windows {
+                    series: Vec::new(),
+                    ends,
+                    range,
+                    extend: modifier.map(|m| (m, lookback)),
+                };
+                let (Some(&min), Some(&max)) = (w.ends.iter().min(), w.ends.iter().max()) else {
+                    w.extend = None;
+                    return Ok(w);
+                };
                 let (min_t, max_t) = match modifier {
                     None => (min - range + 1, max),
                     Some(RangeModifier::Anchored) => (min - range - lookback + 1, max),
                     Some(RangeModifier::Smoothed) => (min - range - lookback + 1, max + lookback),
                 };
-                let series = selectors::select(self.querier, &ms.vs, min_t, max_t)?;
+                let mut per_step = vec![0usize; w.ends.len()];
+                let mut seen = 0usize;
+                let limits = &self.limits;
+                selectors::select_each(self.querier, &ms.vs, min_t, max_t, |s| {
+                    seen += 1;
+                    if seen.is_multiple_of(1024) {
+                        limits.check_time()?;
+                    }
+                    let Some(s) = selectors::to_range_series(s) else {
+                        return Ok(());
+                    };
+                    w.each(&s, |i, win| per_step[i] += win.len());
+                    f(&w, s)
+                })?;
                 self.limits.check_time()?;
-                let mut w = selectors::to_windows(series, ends, range);
-                w.extend = modifier.map(|m| (m, lookback));
-                self.account_windows(&w)?;
+                self.account_peak(&per_step)?;
                 Ok(w)
             }
-            Expr::Subquery(sq) => subquery::eval_subquery(self, sq, steps),
+            Expr::Subquery(sq) => {
+                // The inner expression was evaluated (and counted) whole.
+                let mut w = subquery::eval_subquery(self, sq, steps)?;
+                for s in std::mem::take(&mut w.series) {
+                    f(&w, s)?;
+                }
+                Ok(w)
+            }
             other => Err(PromqlError::Execution(format!(
                 "expected a range vector, got {}",
                 match other.value_type() {
@@ -237,12 +291,8 @@ impl Evaluator<'_> {
     }
 
     /// Counts the largest number of samples the windows hold at one step.
-    fn account_windows(&mut self, w: &Windows) -> Result<(), PromqlError> {
-        let mut per_step = vec![0usize; w.ends.len()];
-        for s in &w.series {
-            w.each(s, |i, win| per_step[i] += win.len());
-        }
-        let peak = per_step.into_iter().max().unwrap_or(0);
+    fn account_peak(&mut self, per_step: &[usize]) -> Result<(), PromqlError> {
+        let peak = per_step.iter().copied().max().unwrap_or(0);
         self.limits.add(peak)?;
         self.limits.release(peak);
         Ok(())

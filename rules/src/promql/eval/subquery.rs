@@ -68,6 +68,7 @@ pub(crate) fn eval_subquery(
                     .enumerate()
                     .filter_map(|(i, v)| v.map(|v| Sample { t: inner.t(i), v }))
                     .collect(),
+                start_times: Vec::new(),
             })
             .filter(|s| !s.samples.is_empty())
             .collect(),
@@ -79,6 +80,7 @@ pub(crate) fn eval_subquery(
                 .enumerate()
                 .map(|(i, &v)| Sample { t: inner.t(i), v })
                 .collect(),
+            start_times: Vec::new(),
         }],
         other => {
             return Err(PromqlError::Execution(format!(

@@ -73,7 +73,13 @@ pub(crate) fn eval_info(
     let info: Vec<(Labels, Vec<Option<f64>>)> = info
         .into_iter()
         .map(|s| {
-            let ts = selectors::lookback_values(&s.samples, &times, lookback, true);
+            let ts = selectors::lookback_values(
+                &s.samples,
+                &[],
+                &times,
+                lookback,
+                selectors::Pick::Time,
+            );
             (s.labels, ts)
         })
         .collect();

@@ -16,6 +16,7 @@ use warden_tsdb::Labels;
 use super::PromqlError;
 use super::eval::Evaluator;
 use super::parse::RangeModifier;
+use super::selectors::Pick;
 use super::value::{Steps, VSeries, Val, format_g};
 
 /// Unwraps parentheses.
@@ -146,9 +147,21 @@ pub(crate) fn eval_call(
                 .collect();
             Ok(Val::Scalar(out))
         }
+        "start_timestamp" => {
+            // Only a selector's samples carry start timestamps; the value of
+            // any other expression has none, so the result is empty.
+            let v = match unparen(args[0]) {
+                Expr::VectorSelector(vs) => ev.eval_vector_selector(vs, steps, Pick::StartTime)?,
+                other => {
+                    eval_vector(ev, other, steps)?;
+                    Vec::new()
+                }
+            };
+            Ok(Val::Vector(map_values(v, |_, x| Some(x))))
+        }
         "timestamp" => {
             let v = match unparen(args[0]) {
-                Expr::VectorSelector(vs) => ev.eval_vector_selector(vs, steps, true)?,
+                Expr::VectorSelector(vs) => ev.eval_vector_selector(vs, steps, Pick::Time)?,
                 other => {
                     let v = eval_vector(ev, other, steps)?;
                     return Ok(Val::Vector(map_values(v, |i, _| {
@@ -299,50 +312,23 @@ fn range_function(
             )));
         }
     }
-    let w = ev.eval_windows(marg, steps)?;
-    if name == "quantile_over_time"
-        && let Some(q) = scalars[0]
-            .iter()
-            .find(|q| q.is_nan() || **q < 0.0 || **q > 1.0)
-    {
-        let q = *q;
-        if w.series.iter().any(|_| true) {
-            ev.warn(
-                args[0],
-                &format!(
-                    "quantile value should be between 0 and 1, got {}",
-                    format_g(q)
-                ),
-            );
-        }
-    }
-    if name == "double_exponential_smoothing" {
-        for i in 0..n {
-            let (sf, tf) = (scalars[0][i], scalars[1][i]);
-            if sf <= 0.0 || sf >= 1.0 {
-                return Err(PromqlError::Execution(format!(
-                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
-                )));
-            }
-            if tf <= 0.0 || tf >= 1.0 {
-                return Err(PromqlError::Execution(format!(
-                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
-                )));
-            }
-        }
-    }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
-    let range_s = w.range as f64 / 1000.0;
-    let mut out = Vec::with_capacity(w.series.len());
+    let mut out = Vec::new();
     let mut non_counter: Vec<String> = Vec::new();
-    for (k, s) in w.series.iter().enumerate() {
-        if k % 1024 == 0 {
-            ev.limits.check_time()?;
-        }
+    let mut overlapping: Vec<String> = Vec::new();
+    let mut any_series = false;
+    // One series at a time: a matrix selector's samples are read from the
+    // store series by series and dropped once reduced.
+    ev.each_window_series(marg, steps, &mut |w, s| {
+        any_series = true;
+        let range_s = w.range as f64 / 1000.0;
         let mut vals = vec![None; n];
         let ends = &w.ends;
         let mut unknown = false;
-        w.each(s, |i, win| {
+        let mut overlap = false;
+        w.each_range(&s, |i, r| {
+            let win = &s.samples[r.clone()];
+            let st = s.start_times.get(r).unwrap_or(&[]);
             let end = ends[i];
             let start = end - w.range;
             if let Some(m) = modifier {
@@ -357,20 +343,23 @@ fn range_function(
                     }
                     _ if win.last().is_none_or(|x| x.t <= start) => None,
                     "changes" => rate::changes(win),
-                    _ => rate::resets(win),
+                    _ => rate::resets(win, st),
                 };
                 return;
             }
+            if matches!(name, "rate" | "increase") {
+                overlap |= rate::start_time_overlaps(st, win);
+            }
             vals[i] = match name {
-                "rate" => rate::extrapolated_rate(win, start, end, range_s, true, true),
-                "increase" => rate::extrapolated_rate(win, start, end, range_s, true, false),
-                "delta" => rate::extrapolated_rate(win, start, end, range_s, false, false),
-                "irate" => rate::instant_value(win, true),
-                "idelta" => rate::instant_value(win, false),
+                "rate" => rate::extrapolated_rate(win, st, start, end, range_s, true, true),
+                "increase" => rate::extrapolated_rate(win, st, start, end, range_s, true, false),
+                "delta" => rate::extrapolated_rate(win, st, start, end, range_s, false, false),
+                "irate" => rate::instant_value(win, st, true),
+                "idelta" => rate::instant_value(win, &[], false),
                 "deriv" => rate::deriv(win),
                 "predict_linear" => rate::predict_linear(win, steps.t(i), scalars[0][i]),
                 "changes" => rate::changes(win),
-                "resets" => rate::resets(win),
+                "resets" => rate::resets(win, st),
                 "avg_over_time" => over_time::avg(win),
                 "sum_over_time" => over_time::sum(win),
                 "count_over_time" => (!win.is_empty()).then_some(win.len() as f64),
@@ -401,8 +390,14 @@ fn range_function(
                 "function {name} is not supported"
             )));
         }
+        if overlap {
+            let m = s.labels.metric_name().unwrap_or("");
+            if !overlapping.iter().any(|x| x == m) {
+                overlapping.push(m.to_string());
+            }
+        }
         if !vals.iter().any(Option::is_some) {
-            continue;
+            return Ok(());
         }
         if (name == "rate" || name == "increase")
             && let Some(m) = s.labels.metric_name()
@@ -412,10 +407,51 @@ fn range_function(
             non_counter.push(m.to_string());
         }
         out.push(VSeries {
-            labels: s.labels.clone(),
+            labels: s.labels,
             drop_name: s.drop_name || !keep_name,
             vals,
         });
+        Ok(())
+    })?;
+    if name == "quantile_over_time"
+        && let Some(q) = scalars[0]
+            .iter()
+            .find(|q| q.is_nan() || **q < 0.0 || **q > 1.0)
+    {
+        let q = *q;
+        if any_series {
+            ev.warn(
+                args[0],
+                &format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_g(q)
+                ),
+            );
+        }
+    }
+    if name == "double_exponential_smoothing" {
+        for i in 0..n {
+            let (sf, tf) = (scalars[0][i], scalars[1][i]);
+            if sf <= 0.0 || sf >= 1.0 {
+                return Err(PromqlError::Execution(format!(
+                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                )));
+            }
+            if tf <= 0.0 || tf >= 1.0 {
+                return Err(PromqlError::Execution(format!(
+                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                )));
+            }
+        }
+    }
+    for m in overlapping {
+        ev.warn(
+            marg,
+            &format!(
+                "sample has start time that overlaps with previous sample timestamp for metric {}",
+                super::value::go_quote(&m)
+            ),
+        );
     }
     for m in non_counter {
         ev.info(

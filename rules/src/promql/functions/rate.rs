@@ -7,53 +7,99 @@ use warden_tsdb::Sample;
 use super::math::linear_regression;
 
 /// Prometheus's `extrapolatedRate` for float samples. `start`/`end` are the
-/// window bounds in ms; `range_s` the selector range in seconds.
+/// window bounds in ms; `range_s` the selector range in seconds;
+/// `start_times` is empty or one start timestamp per sample (`0`: none).
+///
+/// For counters, start timestamps add resets the values hide (see
+/// [`is_start_time_reset`]), and a first sample whose start time lies inside
+/// the window stands for a rise from zero at that time: the rate then runs
+/// from there instead of being extrapolated to the left, and one such
+/// sample is enough for a result.
 pub(crate) fn extrapolated_rate(
     s: &[Sample],
+    start_times: &[i64],
     start: i64,
     end: i64,
     range_s: f64,
     is_counter: bool,
     is_rate: bool,
 ) -> Option<f64> {
-    if s.len() < 2 {
-        return None;
-    }
+    let (first, last) = (*s.first()?, *s.last()?);
     let n1 = s.len() - 1;
-    let (first, last) = (s[0], s[n1]);
+    let st = |k: usize| start_times.get(k).copied().unwrap_or(0);
     let mut result = last.v - first.v;
     if is_counter {
-        for w in s.windows(2) {
-            if w[1].v < w[0].v {
+        for (k, w) in s.windows(2).enumerate() {
+            if w[1].v < w[0].v || is_start_time_reset(st(k), w[0].t, st(k + 1), w[1].t) {
                 result += w[0].v;
             }
         }
     }
     let mut to_start = (first.t - start) as f64 / 1000.0;
     let mut to_end = (end - last.t) as f64 / 1000.0;
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg = sampled / n1 as f64;
+    let mut sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg = if n1 > 0 { sampled / n1 as f64 } else { 0.0 };
     let threshold = avg * 1.1;
-    if to_start >= threshold {
-        to_start = avg / 2.0;
-    }
-    if is_counter {
-        let mut to_zero = to_start;
-        if result > 0.0 && first.v >= 0.0 {
-            to_zero = sampled * (first.v / result);
+    let first_st = st(0);
+    if is_counter && first_st != 0 && first_st > start && first_st < first.t {
+        to_start = 0.0;
+        sampled = (last.t - first_st) as f64 / 1000.0;
+        result += first.v;
+    } else if n1 == 0 {
+        return None;
+    } else {
+        if to_start >= threshold {
+            to_start = avg / 2.0;
         }
-        if to_zero < to_start {
-            to_start = to_zero;
+        if is_counter {
+            let mut to_zero = to_start;
+            if result > 0.0 && first.v >= 0.0 {
+                to_zero = sampled * (first.v / result);
+            }
+            if to_zero < to_start {
+                to_start = to_zero;
+            }
         }
     }
     if to_end >= threshold {
         to_end = avg / 2.0;
     }
-    let mut factor = (sampled + to_start + to_end) / sampled;
+    let mut factor = if sampled != 0.0 {
+        (sampled + to_start + to_end) / sampled
+    } else {
+        1.0
+    };
     if is_rate {
         factor /= range_s;
     }
     Some(result * factor)
+}
+
+/// Whether a sample's start timestamp says its counter restarted since the
+/// previous sample (Prometheus's `isStartTimestampReset`). A start time at
+/// or after the sample, or `0`, says nothing; one after the previous sample
+/// is a restart; one equal to the previous sample's time is a delta sample
+/// (a restart) only when the previous sample had a known start time of its
+/// own, otherwise a cumulative series whose start is unknown.
+pub(crate) fn is_start_time_reset(prev_st: i64, prev_t: i64, st: i64, t: i64) -> bool {
+    if st == 0 || st >= t || st < prev_t {
+        return false;
+    }
+    if st > prev_t {
+        return true;
+    }
+    prev_st <= prev_t && prev_st != 0 && prev_st != prev_t
+}
+
+/// Whether a sample's start time falls before the previous sample without
+/// being the same start as the previous one: the two samples claim to
+/// cover overlapping time, which Prometheus warns about.
+pub(crate) fn start_time_overlaps(start_times: &[i64], s: &[Sample]) -> bool {
+    start_times.len() == s.len()
+        && (1..s.len()).any(|k| {
+            let st = start_times[k];
+            st != 0 && st < s[k - 1].t && st != start_times[k - 1]
+        })
 }
 
 /// Prometheus's `extendedRate`: rate/increase/delta over an `anchored` or
@@ -122,21 +168,21 @@ pub(crate) fn extended_rate(
     Some(result)
 }
 
-/// irate (`is_rate`) and idelta over the last two samples.
-pub(crate) fn instant_value(s: &[Sample], is_rate: bool) -> Option<f64> {
+/// irate (`is_rate`) and idelta over the last two samples; for irate a
+/// start timestamp can mark the reset (`start_times` empty or one per sample).
+pub(crate) fn instant_value(s: &[Sample], start_times: &[i64], is_rate: bool) -> Option<f64> {
     if s.len() < 2 {
         return None;
     }
-    let (a, b) = (s[s.len() - 2], s[s.len() - 1]);
+    let n = s.len();
+    let (a, b) = (s[n - 2], s[n - 1]);
     let interval = b.t - a.t;
     if interval == 0 {
         return None;
     }
-    let mut v = if !is_rate || b.v >= a.v || b.v.is_nan() || a.v.is_nan() {
-        b.v - a.v
-    } else {
-        b.v
-    };
+    let st = |k: usize| start_times.get(k).copied().unwrap_or(0);
+    let reset = b.v < a.v || is_start_time_reset(st(n - 2), a.t, st(n - 1), b.t);
+    let mut v = if !is_rate || !reset { b.v - a.v } else { b.v };
     if is_rate {
         v /= interval as f64 / 1000.0;
     }
@@ -172,12 +218,19 @@ pub(crate) fn changes(s: &[Sample]) -> Option<f64> {
     Some(n as f64)
 }
 
-/// resets: how often the value decreased.
-pub(crate) fn resets(s: &[Sample]) -> Option<f64> {
+/// resets: how often the value decreased or a start timestamp marked a
+/// restart (`start_times` empty or one per sample).
+pub(crate) fn resets(s: &[Sample], start_times: &[i64]) -> Option<f64> {
     if s.is_empty() {
         return None;
     }
-    Some(s.windows(2).filter(|w| w[1].v < w[0].v).count() as f64)
+    let st = |k: usize| start_times.get(k).copied().unwrap_or(0);
+    let n = s
+        .windows(2)
+        .enumerate()
+        .filter(|(k, w)| w[1].v < w[0].v || is_start_time_reset(st(*k), w[0].t, st(k + 1), w[1].t))
+        .count();
+    Some(n as f64)
 }
 
 #[cfg(test)]
@@ -198,14 +251,45 @@ mod tests {
             (240_000, 40.0),
             (300_000, 50.0),
         ]);
-        let r = extrapolated_rate(&s, 0, 300_000, 300.0, true, true).unwrap();
+        let r = extrapolated_rate(&s, &[], 0, 300_000, 300.0, true, true).unwrap();
         assert!((r - 50.0 / 300.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn start_time_inside_the_window_replaces_left_extrapolation() {
+        // One sample at 4m that started counting at 3m30s: 5 over 30s.
+        let s = pts(&[(240_000, 5.0)]);
+        let inc = extrapolated_rate(&s, &[210_000], 0, 300_000, 300.0, true, false);
+        assert_eq!(inc, Some(5.0));
+        assert_eq!(
+            extrapolated_rate(&s, &[], 0, 300_000, 300.0, true, false),
+            None
+        );
+    }
+
+    #[test]
+    fn start_time_resets() {
+        // Delta samples (start = previous time) after one with a start time.
+        assert!(is_start_time_reset(60_000, 120_000, 120_000, 180_000));
+        // Cumulative with unknown start: the previous sample had none.
+        assert!(!is_start_time_reset(0, 120_000, 120_000, 180_000));
+        // A start after the previous sample is a restart; before it is not.
+        assert!(is_start_time_reset(0, 0, 30_000, 60_000));
+        assert!(!is_start_time_reset(0, 10_000, 5_000, 60_000));
+        // A start at or after the sample itself says nothing.
+        assert!(!is_start_time_reset(0, 0, 60_000, 60_000));
+        let s = pts(&[(0, 5.0), (60_000, 5.0), (120_000, 6.0)]);
+        assert_eq!(resets(&s, &[-1, 30_000, 30_000]), Some(1.0));
+        assert!(start_time_overlaps(&[-120_000, -60_000, 0], &s));
+        assert!(!start_time_overlaps(&[-1, -1, -1], &s));
     }
 
     #[test]
     fn irate_handles_reset() {
         let s = pts(&[(0, 10.0), (10_000, 2.0)]);
-        assert_eq!(instant_value(&s, true), Some(0.2));
-        assert_eq!(instant_value(&s, false), Some(-8.0));
+        assert_eq!(instant_value(&s, &[], true), Some(0.2));
+        assert_eq!(instant_value(&s, &[], false), Some(-8.0));
+        let up = pts(&[(0, 10.0), (10_000, 12.0)]);
+        assert_eq!(instant_value(&up, &[0, 5_000], true), Some(1.2));
     }
 }

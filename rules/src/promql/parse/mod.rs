@@ -8,6 +8,7 @@ pub(crate) mod durations;
 pub(crate) mod lexer;
 pub(crate) mod modifiers;
 pub(crate) mod position;
+pub(crate) mod trim;
 
 use promql_parser::parser::Expr;
 
@@ -16,6 +17,7 @@ pub(crate) use position::Positions;
 
 pub(crate) use durations::QueryParams;
 pub(crate) use modifiers::RangeModifier;
+pub(crate) use trim::Trim;
 
 /// A parsed query: its AST, where each node starts, and the text the
 /// positions refer to (the query after [`rewrite`]; same length where it matters).
@@ -26,16 +28,30 @@ pub(crate) struct Parsed {
     pub text: String,
 }
 
+/// A query rewritten into syntax `promql-parser` parses, with what the
+/// rewrite took out.
+pub(crate) struct Rewritten {
+    pub text: String,
+    /// `anchored`/`smoothed` keywords: byte offset and kind.
+    pub modifiers: Vec<(usize, RangeModifier)>,
+    /// Trim operators written as comparisons: byte offset and kind.
+    pub trims: Vec<(usize, Trim)>,
+}
+
 /// Rewrites the syntax `promql-parser` lacks into syntax it parses:
 /// duration expressions become literals, `anchored`/`smoothed` are blanked
-/// out and returned with their byte offsets.
-pub(crate) fn rewrite(
-    src: &str,
-    params: QueryParams,
-) -> Result<(String, Vec<(usize, RangeModifier)>), PromqlError> {
+/// out and the trim operators `</` `>/` become `<` `>`, both returned with
+/// their byte offsets.
+pub(crate) fn rewrite(src: &str, params: QueryParams) -> Result<Rewritten, PromqlError> {
     let text = durations::rewrite(src, params)?;
     let text = mark_info_selectors(&text);
-    Ok(modifiers::strip(&text))
+    let (text, trims) = trim::strip(&text)?;
+    let (text, modifiers) = modifiers::strip(&text);
+    Ok(Rewritten {
+        text,
+        modifiers,
+        trims,
+    })
 }
 
 /// A matcher added to the selector in `info()`'s second argument so that
@@ -188,12 +204,27 @@ pub fn parse_expr(src: &str) -> Result<promql_parser::parser::Expr, PromqlError>
 /// Parses `src` into an AST with positions, or a positioned parse error.
 pub(crate) fn parse_query(src: &str, params: QueryParams) -> Result<Parsed, PromqlError> {
     check_numeric_times(src)?;
-    let (text, mods) = rewrite(src, params)?;
+    let Rewritten {
+        text,
+        modifiers,
+        trims,
+    } = rewrite(src, params)?;
     check_numeric_times(&text)?;
     match promql_parser::parser::parse(&text) {
         Ok(expr) => {
             let expr = Box::new(expr);
-            let positions = Positions::compute(&text, &expr, &mods);
+            let positions = Positions::compute(&text, &expr, &modifiers, &trims);
+            if positions.trim_count() != trims.len() {
+                let at = trims.first().map_or(0, |&(at, _)| at);
+                let (line, col) = lexer::line_col(src, at);
+                return Err(PromqlError::Parse {
+                    message:
+                        "trim operator between operands that are not instant vectors or scalars"
+                            .into(),
+                    line,
+                    col,
+                });
+            }
             Ok(Parsed {
                 expr,
                 positions,

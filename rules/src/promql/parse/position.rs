@@ -12,8 +12,8 @@ use std::collections::HashMap;
 
 use promql_parser::parser::Expr;
 
-use super::RangeModifier;
 use super::lexer::{Kind, Token, tokenize};
+use super::{RangeModifier, Trim};
 
 /// Byte offset of the start of every node, keyed by the node's address.
 #[derive(Debug, Default)]
@@ -23,11 +23,20 @@ pub(crate) struct Positions {
     modifiers: HashMap<usize, RangeModifier>,
     /// The same, keyed by the address of the inner `VectorSelector` struct.
     selector_mods: HashMap<usize, RangeModifier>,
+    /// Binary nodes written with a trim operator, keyed by the address of
+    /// their `BinaryExpr`.
+    trims: HashMap<usize, Trim>,
 }
 
 impl Positions {
-    /// Computes the start of every node of `expr` in `src`.
-    pub fn compute(src: &str, expr: &Expr, mods: &[(usize, RangeModifier)]) -> Positions {
+    /// Computes the start of every node of `expr` in `src`, and attaches
+    /// the modifiers and trim operators the rewrite took out.
+    pub fn compute(
+        src: &str,
+        expr: &Expr,
+        mods: &[(usize, RangeModifier)],
+        trims: &[(usize, Trim)],
+    ) -> Positions {
         let toks = tokenize(src);
         let mut w = Walker {
             src,
@@ -35,6 +44,8 @@ impl Positions {
             cursor: 0,
             starts: HashMap::new(),
             selectors: Vec::new(),
+            trim_ops: trims,
+            trims: HashMap::new(),
         };
         w.walk(expr);
         // A modifier belongs to the last selector that starts before it.
@@ -55,7 +66,18 @@ impl Positions {
             starts: w.starts,
             modifiers,
             selector_mods,
+            trims: w.trims,
         }
+    }
+
+    /// The trim operator binary node `b` was written with, if any.
+    pub fn trim(&self, b: &promql_parser::parser::BinaryExpr) -> Option<Trim> {
+        self.trims.get(&(b as *const _ as usize)).copied()
+    }
+
+    /// How many binary nodes were found to be trim operators.
+    pub fn trim_count(&self) -> usize {
+        self.trims.len()
     }
 
     /// The modifier of an instant selector given by its inner struct (which
@@ -89,6 +111,9 @@ struct Walker<'a> {
     starts: HashMap<usize, usize>,
     /// (start, node key, inner selector key) of every selector, for attaching modifiers.
     selectors: Vec<(usize, usize, usize)>,
+    /// Where the rewrite put trim operators.
+    trim_ops: &'a [(usize, Trim)],
+    trims: HashMap<usize, Trim>,
 }
 
 impl Walker<'_> {
@@ -123,6 +148,19 @@ impl Walker<'_> {
             }
             Expr::Binary(b) => {
                 let s = self.walk(&b.lhs);
+                // The operator is the next live operator token (a word for
+                // `and`, `or`, `unless`, `atan2`) after the left operand's.
+                let name = b.op.to_string();
+                let op = if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    self.find_ident(&name)
+                } else {
+                    self.find(|t, _| t.kind == Kind::Op)
+                };
+                if let Some(op) = op
+                    && let Some(&(_, trim)) = self.trim_ops.iter().find(|(at, _)| *at == op)
+                {
+                    self.trims.insert(b as *const _ as usize, trim);
+                }
                 self.walk(&b.rhs);
                 Some(s)
             }
@@ -178,7 +216,7 @@ mod tests {
 
     fn starts_of_args(q: &str) -> Vec<usize> {
         let e = parse(q).unwrap();
-        let p = Positions::compute(q, &e, &[]);
+        let p = Positions::compute(q, &e, &[], &[]);
         match &e {
             Expr::Call(c) => c.args.args.iter().map(|a| p.start(a)).collect(),
             Expr::Aggregate(a) => vec![p.start(&a.expr)],

@@ -8,7 +8,8 @@
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::{AtModifier, Expr, VectorSelector};
 
-use crate::promql::parse::{Parsed, Positions, QueryParams, RangeModifier, parse_query};
+use crate::promql::parse::{Parsed, Positions, QueryParams, RangeModifier, Trim, parse_query};
+use promql_parser::parser::token::{T_GTR, T_LSS};
 /// Functions whose value depends on the evaluation time or on sample
 /// timestamps; an expression calling one is left out of the check.
 const TIME_DEPENDENT: [&str; 15] = [
@@ -56,12 +57,14 @@ pub fn pin_to_time(src: &str, t_ms: i64) -> Result<Option<String>, String> {
     } = parse_query(&masked, params).map_err(|e| e.to_string())?;
     let mut modifiers = Vec::new();
     tag_modifiers(&mut expr, &positions, &mut modifiers);
+    let mut comparisons = Vec::new();
+    ordered_comparisons(&expr, &positions, &mut comparisons);
     let mut exempt = false;
     attach(&mut expr, &at, &mut exempt);
     if exempt {
         return Ok(None);
     }
-    let mut printed = expr.to_string();
+    let mut printed = restore_trims(&expr.to_string(), &comparisons)?;
     for (k, m) in modifiers.iter().enumerate() {
         printed = restore_modifier(&printed, &marker(k), m.name())?;
     }
@@ -75,6 +78,78 @@ pub fn pin_to_time(src: &str, t_ms: i64) -> Result<Option<String>, String> {
         printed = printed.replacen(&quoted, original, 1);
     }
     Ok(Some(printed))
+}
+
+/// The `<` and `>` binary nodes in printing order, each with the trim
+/// operator it was written as (`None` for a true comparison).
+fn ordered_comparisons(e: &Expr, positions: &Positions, out: &mut Vec<Option<Trim>>) {
+    match e {
+        Expr::Binary(b) => {
+            ordered_comparisons(&b.lhs, positions, out);
+            if matches!(b.op.id(), T_LSS | T_GTR) {
+                out.push(positions.trim(b));
+            }
+            ordered_comparisons(&b.rhs, positions, out);
+        }
+        Expr::Subquery(sq) => ordered_comparisons(&sq.expr, positions, out),
+        Expr::Call(c) => {
+            for a in &c.args.args {
+                ordered_comparisons(a, positions, out);
+            }
+        }
+        Expr::Aggregate(a) => {
+            if let Some(p) = &a.param {
+                ordered_comparisons(p, positions, out);
+            }
+            ordered_comparisons(&a.expr, positions, out);
+        }
+        Expr::Unary(u) => ordered_comparisons(&u.expr, positions, out),
+        Expr::Paren(p) => ordered_comparisons(&p.expr, positions, out),
+        _ => {}
+    }
+}
+
+/// The AST prints trim operators as the comparisons they were parsed as;
+/// writes `</` and `>/` back at the printed ` < ` / ` > ` (outside string
+/// literals) that stand for them, matched up in printing order.
+fn restore_trims(printed: &str, comparisons: &[Option<Trim>]) -> Result<String, String> {
+    if comparisons.iter().all(Option::is_none) {
+        return Ok(printed.to_string());
+    }
+    let lost = || "cannot carry a trim operator over the rewrite".to_string();
+    let bytes = printed.as_bytes();
+    let mut out = String::with_capacity(printed.len() + comparisons.len());
+    let (mut quote, mut k, mut last) = (None::<u8>, 0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match quote {
+            Some(q) if c == b'\\' && q != b'`' => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if matches!(c, b'"' | b'\'' | b'`') => quote = Some(c),
+            None if matches!(c, b'<' | b'>')
+                && i > 0
+                && bytes[i - 1] == b' '
+                && bytes.get(i + 1) == Some(&b' ') =>
+            {
+                let which = comparisons.get(k).ok_or_else(lost)?;
+                if which.is_some() {
+                    out.push_str(&printed[last..=i]);
+                    out.push('/');
+                    last = i + 1;
+                }
+                k += 1;
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    if k != comparisons.len() {
+        return Err(lost());
+    }
+    out.push_str(&printed[last..]);
+    Ok(out)
 }
 
 /// Name of the marker matcher of the `k`-th modified selector.
@@ -331,6 +406,10 @@ mod tests {
         assert_eq!(
             pin("m offset (2 * 2)", 2000).unwrap(),
             "m @ 2.000 offset 4s"
+        );
+        assert_eq!(
+            pin(r#"m{a="<"} > 1 and m </ 2 > bool (n >/ -1)"#, 1000).unwrap(),
+            r#"m{a="<"} @ 1.000 > 1 and m @ 1.000 </ 2 > bool (n @ 1.000 >/ -1)"#
         );
     }
 

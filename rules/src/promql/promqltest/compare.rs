@@ -396,9 +396,11 @@ mod tests {
         Value::Matrix(
             items
                 .iter()
-                .map(|(l, pts)| Series {
-                    labels: labels(l),
-                    samples: pts.iter().map(|&(t, v)| Sample { t, v }).collect(),
+                .map(|(l, pts)| {
+                    Series::new(
+                        labels(l),
+                        pts.iter().map(|&(t, v)| Sample { t, v }).collect(),
+                    )
                 })
                 .collect(),
         )

@@ -287,8 +287,8 @@ fn parse_load(lines: &[&str], mut i: usize) -> Result<(usize, Load), ScriptError
         with_nhcb,
         series: Vec::new(),
     };
-    // A start-timestamp line waiting for its sample line: (line, labels, positions).
-    let mut pending_st: Option<(usize, Labels, usize)> = None;
+    // A start-timestamp line waiting for its sample line: (line, labels, offsets).
+    let mut pending_st: Option<(usize, Labels, Vec<Option<i64>>)> = None;
     while i + 1 < lines.len() && !lines[i + 1].is_empty() {
         i += 1;
         let def = lines[i];
@@ -302,8 +302,9 @@ fn parse_load(lines: &[&str], mut i: usize) -> Result<(usize, Load), ScriptError
             }
             continue;
         }
-        let desc = parse_series_desc(def).map_err(|e| err(i, e))?;
-        if let Some((l, labels, n)) = pending_st.take() {
+        let mut desc = parse_series_desc(def).map_err(|e| err(i, e))?;
+        if let Some((l, labels, offsets)) = pending_st.take() {
+            let n = offsets.len();
             if labels != desc.labels {
                 return Err(err(
                     l,
@@ -319,6 +320,7 @@ fn parse_load(lines: &[&str], mut i: usize) -> Result<(usize, Load), ScriptError
                     ),
                 ));
             }
+            desc.start_offsets = offsets;
         }
         match load.series.iter_mut().find(|s| s.labels == desc.labels) {
             Some(existing) => *existing = desc,
@@ -337,71 +339,78 @@ fn is_st_line(def: &str) -> bool {
 }
 
 /// Parses `metric{…}@st <offsets>` or a standalone `@st <offsets>`; returns
-/// the labels (None for the standalone default) and the number of positions.
-///
-/// warden's store keeps no start timestamps, so only the syntax is checked.
-fn parse_st_line(def: &str) -> Result<(Option<Labels>, usize), String> {
+/// the labels (None for the standalone form, which names no series and is
+/// only checked) and the offsets.
+fn parse_st_line(def: &str) -> Result<(Option<Labels>, Vec<Option<i64>>), String> {
     let sp = def
         .find([' ', '\t'])
         .ok_or("invalid @st line: missing value sequence")?;
     let metric = def[..sp].strip_suffix("@st").unwrap_or(&def[..sp]);
-    let n = parse_st_sequence(def[sp..].trim())?;
+    let offsets = parse_st_sequence(def[sp..].trim())?;
     if metric.is_empty() {
-        return Ok((None, n));
+        return Ok((None, offsets));
     }
     let (labels, used) = parse_labels_prefix(metric)
         .map_err(|e| format!("invalid @st line metric {metric:?}: {e}"))?;
     if used != metric.len() {
         return Err(format!("invalid @st line metric {metric:?}"));
     }
-    Ok((Some(labels), n))
+    Ok((Some(labels), offsets))
 }
 
-/// Checks a start-timestamp offset sequence and counts its positions.
-fn parse_st_sequence(s: &str) -> Result<usize, String> {
-    let mut n: usize = 0;
+/// Expands a start-timestamp offset sequence: one entry per position, the
+/// offset from the sample's time in ms, `None` where a sample has none.
+fn parse_st_sequence(s: &str) -> Result<Vec<Option<i64>>, String> {
+    let mut out: Vec<Option<i64>> = Vec::new();
     for item in s.split_whitespace() {
         let bad = |why: &str| format!("invalid ST item {item:?}: {why}");
         let count = |rest: &str| -> Result<usize, String> {
             rest.parse::<usize>()
                 .map_err(|_| bad("invalid repeat count"))
         };
-        let positions = if item == "_" || item == "*" {
-            1
+        // (first offset, change per position, positions)
+        let (first, delta, positions) = if item == "_" || item == "*" {
+            (None, 0, 1)
         } else if let Some(r) = item.strip_prefix("_x") {
             match count(r)? {
                 0 => return Err(bad("invalid repeat count")),
-                k => k,
+                k => (None, 0, k),
             }
         } else if let Some(r) = item.strip_prefix("*x") {
-            count(r)?.saturating_add(1)
+            (None, 0, count(r)?.saturating_add(1))
         } else {
-            let rest = st_duration_prefix(item).map_err(|e| bad(&e))?;
+            let (first, rest) = st_duration_prefix(item).map_err(|e| bad(&e))?;
             if rest.is_empty() {
-                1
+                (Some(first), 0, 1)
             } else if let Some(r) = rest.strip_prefix('x') {
-                count(r)?.saturating_add(1)
-            } else if let Some(r) = rest.strip_prefix(['+', '-']) {
-                let r = st_duration_prefix(&format!("+{r}")).map_err(|e| bad(&e))?;
+                (Some(first), 0, count(r)?.saturating_add(1))
+            } else if rest.starts_with(['+', '-']) {
+                let (delta, r) = st_duration_prefix(rest).map_err(|e| bad(&e))?;
                 let r = r
                     .strip_prefix('x')
                     .ok_or_else(|| bad("expected 'x<count>' after step duration"))?;
-                count(r)?.saturating_add(1)
+                (Some(first), delta, count(r)?.saturating_add(1))
             } else {
                 return Err(bad("unexpected character after duration"));
             }
         };
-        n = n.saturating_add(positions);
-        if n > super::series::MAX_POSITIONS {
+        if out.len().saturating_add(positions) > super::series::MAX_POSITIONS {
             return Err(bad("sequence too long"));
         }
+        for k in 0..positions {
+            out.push(first.map(|f| f.saturating_add(delta.saturating_mul(k as i64))));
+        }
     }
-    Ok(n)
+    Ok(out)
 }
 
-/// Reads an optionally signed duration at the start of `s`; returns the rest.
-fn st_duration_prefix(s: &str) -> Result<String, String> {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+/// Reads an optionally signed duration at the start of `s`; returns its
+/// value in ms and the rest.
+fn st_duration_prefix(s: &str) -> Result<(i64, &str), String> {
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
     let digits = body
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(body.len());
@@ -411,8 +420,8 @@ fn st_duration_prefix(s: &str) -> Result<String, String> {
     let end = body[digits..]
         .find(|c: char| !c.is_ascii_alphabetic() || c == 'x')
         .map_or(body.len(), |e| digits + e);
-    parse_duration(&body[..end])?;
-    Ok(body[end..].to_string())
+    let ms = parse_duration(&body[..end])?;
+    Ok((if negative { -ms } else { ms }, &body[end..]))
 }
 
 fn parse_eval(lines: &[&str], mut i: usize) -> Result<(usize, Eval), ScriptError> {
@@ -761,6 +770,12 @@ mod tests {
             panic!()
         };
         assert_eq!(l.series.len(), 2);
+        let secs = |v: &[i64]| v.iter().map(|&x| Some(x * 1000)).collect::<Vec<_>>();
+        let mut want = secs(&[-60, -50]);
+        want.push(None);
+        want.extend(secs(&[0, -60]));
+        assert_eq!(l.series[0].start_offsets, want);
+        assert!(l.series[1].start_offsets.is_empty());
     }
 
     #[test]

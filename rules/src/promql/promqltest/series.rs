@@ -29,13 +29,21 @@ pub struct SeriesDesc {
     pub labels: Labels,
     /// The expanded positions.
     pub values: Vec<SeqValue>,
+    /// Start-timestamp offsets from a preceding `@st` line, one per
+    /// position (`None`: that sample has no start timestamp); empty when
+    /// the series has no `@st` line.
+    pub start_offsets: Vec<Option<i64>>,
 }
 
 /// Parses a whole series description line.
 pub fn parse_series_desc(line: &str) -> Result<SeriesDesc, String> {
     let (labels, used) = parse_labels_prefix(line)?;
     let values = parse_values(&line[used..])?;
-    Ok(SeriesDesc { labels, values })
+    Ok(SeriesDesc {
+        labels,
+        values,
+        start_offsets: Vec::new(),
+    })
 }
 
 fn is_name_start(c: char) -> bool {

@@ -28,34 +28,62 @@ impl MemStore {
     /// Adds float samples to a series (creating it); a sample at a time the
     /// series already has replaces the old one.
     pub fn add_floats(&mut self, labels: &Labels, samples: &[Sample]) {
+        self.add_floats_with_start(labels, samples, &[]);
+    }
+
+    /// Like [`add_floats`](Self::add_floats), with the samples' start
+    /// timestamps (`start_times` empty, or one per sample, `0` for none).
+    pub fn add_floats_with_start(
+        &mut self,
+        labels: &Labels,
+        samples: &[Sample],
+        start_times: &[i64],
+    ) {
         if samples.is_empty() {
             return;
         }
         let idx = match self.series.binary_search_by(|s| s.labels.cmp(labels)) {
             Ok(i) => i,
             Err(i) => {
-                self.series.insert(
-                    i,
-                    Series {
-                        labels: labels.clone(),
-                        samples: Vec::new(),
-                    },
-                );
+                self.series
+                    .insert(i, Series::new(labels.clone(), Vec::new()));
                 i
             }
         };
-        let s = &mut self.series[idx].samples;
-        s.extend_from_slice(samples);
+        let series = &mut self.series[idx];
+        let keeps_start = !start_times.is_empty() || !series.start_times.is_empty();
+        let old_start = std::mem::take(&mut series.start_times);
+        let old = std::mem::take(&mut series.samples);
+        let start_of = |st: &[i64], k: usize| st.get(k).copied().unwrap_or(0);
+        let mut all: Vec<(Sample, i64)> = old
+            .iter()
+            .enumerate()
+            .map(|(k, x)| (*x, start_of(&old_start, k)))
+            .chain(
+                samples
+                    .iter()
+                    .enumerate()
+                    .map(|(k, x)| (*x, start_of(start_times, k))),
+            )
+            .collect();
         // Stable sort keeps insertion order among equal times; keep the last.
-        s.sort_by_key(|x| x.t);
-        let mut out: Vec<Sample> = Vec::with_capacity(s.len());
-        for x in s.drain(..) {
-            match out.last_mut() {
-                Some(last) if last.t == x.t => *last = x,
-                _ => out.push(x),
+        all.sort_by_key(|(x, _)| x.t);
+        for (x, st) in all {
+            match series.samples.last_mut() {
+                Some(last) if last.t == x.t => {
+                    *last = x;
+                    if let Some(l) = series.start_times.last_mut() {
+                        *l = st;
+                    }
+                }
+                _ => {
+                    series.samples.push(x);
+                    if keeps_start {
+                        series.start_times.push(st);
+                    }
+                }
             }
         }
-        *s = out;
     }
 
     /// Records that `labels` has native-histogram samples at `times`.
@@ -126,9 +154,12 @@ impl MemStore {
             }
             let from = s.samples.partition_point(|x| x.t < min_t);
             let to = s.samples.partition_point(|x| x.t <= max_t);
-            (from < to).then(|| Series {
-                labels: s.labels.clone(),
-                samples: s.samples[from..to].to_vec(),
+            (from < to).then(|| {
+                let mut out = Series::new(s.labels.clone(), s.samples[from..to].to_vec());
+                if !s.start_times.is_empty() {
+                    out.start_times = s.start_times[from..to].to_vec();
+                }
+                out
             })
         })
     }
@@ -224,6 +255,23 @@ mod tests {
         assert_eq!(st.select(&[re], 0, 0).unwrap()[0].samples, vec![s(0, 1.0)]);
         assert_eq!(st.label_values("job", &[], 0, 100).unwrap(), ["a", "b"]);
         assert_eq!(st.label_names(&[], 0, 100).unwrap(), ["__name__", "job"]);
+    }
+
+    #[test]
+    fn start_times_follow_their_samples() {
+        let mut st = MemStore::new();
+        let m = l(&[("__name__", "m")]);
+        st.add_floats(&m, &[s(0, 1.0), s(60, 2.0)]);
+        st.add_floats_with_start(&m, &[s(30, 5.0), s(60, 3.0)], &[10, 50]);
+        let got = st
+            .select(&[Matcher::equal("__name__", "m")], 1, 100)
+            .unwrap();
+        assert_eq!(got[0].samples, vec![s(30, 5.0), s(60, 3.0)]);
+        assert_eq!(got[0].start_times, vec![10, 50]);
+        let plain = l(&[("__name__", "p")]);
+        st.add_floats(&plain, &[s(0, 1.0)]);
+        let got = st.select(&[Matcher::equal("__name__", "p")], 0, 0).unwrap();
+        assert!(got[0].start_times.is_empty());
     }
 
     #[test]
