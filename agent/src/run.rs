@@ -125,6 +125,12 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     api.ready(Arc::clone(&db) as Arc<dyn Querier>);
     tracing::info!(path = %cfg.storage.path.display(), "store ready");
 
+    // The leak detector reads what the collectors wrote, so it needs the store.
+    let mut collectors = collectors;
+    collectors.extend(crate::leak::scheduled(
+        &cfg.leak_detection,
+        Arc::clone(&db) as Arc<dyn Querier>,
+    ));
     let names: Vec<String> = collectors
         .iter()
         .map(|s| s.collector.name().to_string())

@@ -19,7 +19,7 @@ use tokio::sync::Semaphore;
 use warden_rules::promql::Engine;
 use warden_tsdb::Querier;
 
-pub use params::{parse_duration, parse_time};
+pub use params::{parse_duration, parse_selector, parse_time};
 
 /// What `/api/v1/status/buildinfo` reports. `features` is deliberately
 /// absent: Grafana takes a backend without it for Prometheus.

@@ -12,6 +12,7 @@
 //! error rather than silently ignored, so nobody believes an alert rule is
 //! being evaluated when it is not.
 
+mod leak;
 mod units;
 
 use std::collections::BTreeMap;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
+pub use leak::{LeakDetectionConfig, SELF_GROUP, Selector};
 pub use units::{ByteSize, PromDuration, format_duration, parse_bytes, parse_duration};
 
 /// The embedded default configuration, used when no `--config.file` is given.
@@ -140,6 +142,9 @@ pub struct Config {
     /// The HTTP server.
     #[serde(default, deserialize_with = "null_as_default")]
     pub web: WebConfig,
+    /// Live leak and growth-trend detection.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub leak_detection: LeakDetectionConfig,
 
     // Sections of later versions: refused with a clear error.
     #[serde(
@@ -176,12 +181,6 @@ pub struct Config {
     _remote_read: Option<()>,
     #[serde(default, rename = "notify", deserialize_with = "not_yet::notify")]
     _notify: Option<()>,
-    #[serde(
-        default,
-        rename = "leak_detection",
-        deserialize_with = "not_yet::leak_detection"
-    )]
-    _leak_detection: Option<()>,
     #[serde(default, rename = "playbooks", deserialize_with = "not_yet::playbooks")]
     _playbooks: Option<()>,
     #[serde(default, rename = "probes", deserialize_with = "not_yet::probes")]
@@ -215,7 +214,6 @@ mod not_yet {
         remote_write,
         remote_read,
         notify,
-        leak_detection,
         playbooks,
         probes,
         databases,
@@ -263,6 +261,8 @@ impl Config {
                 ));
             }
         }
+        self.leak_detection
+            .validate(&self.collectors.process.groups)?;
         Ok(())
     }
 
