@@ -279,4 +279,6 @@ impl Collector for LeakTask {
 }
 
 #[cfg(test)]
+mod bench;
+#[cfg(test)]
 mod tests;
