@@ -84,7 +84,6 @@ pub struct LeakTask {
 #[derive(Debug, Default)]
 struct Work {
     samples_read: usize,
-    read_errors: usize,
 }
 
 impl LeakTask {
@@ -118,7 +117,6 @@ impl LeakTask {
             let samples = match read_window(&*self.querier, &src.input, from, now_ms) {
                 Ok(s) => s,
                 Err(e) => {
-                    work.read_errors += 1;
                     errors.push(CollectError::Other(format!("reading {}: {e}", src.input)));
                     continue;
                 }
@@ -162,7 +160,6 @@ impl LeakTask {
             let samples = match read_window(&*self.querier, &src.input, from, now_ms) {
                 Ok(s) => s,
                 Err(e) => {
-                    work.read_errors += 1;
                     errors.push(CollectError::Other(format!("reading {}: {e}", src.input)));
                     continue;
                 }
@@ -231,27 +228,27 @@ impl Collector for LeakTask {
                 "warden_leak_detection_tracked_series",
                 "Series the leak detector evaluates, by kind.",
                 vec![
-                    (("kind", "memory"), self.memory.len() as f64),
-                    (("kind", "filesystem"), self.filesystems.len() as f64),
+                    (Some(("kind", "memory")), self.memory.len() as f64),
+                    (Some(("kind", "filesystem")), self.filesystems.len() as f64),
                 ],
             ),
             (
                 "warden_leak_detection_untracked_series",
                 "Series the leak detector leaves out: over max_series, or with the output labels of an earlier one.",
                 vec![
-                    (("reason", "max_series"), found.over_limit as f64),
-                    (("reason", "duplicate"), found.duplicates as f64),
+                    (Some(("reason", "max_series")), found.over_limit as f64),
+                    (Some(("reason", "duplicate")), found.duplicates as f64),
                 ],
             ),
             (
                 "warden_leak_detection_samples_read",
                 "Samples read from the store by the last evaluation.",
-                vec![(("", ""), work.samples_read as f64)],
+                vec![(None, work.samples_read as f64)],
             ),
             (
                 "warden_leak_detection_evaluation_seconds",
                 "Duration of the last evaluation of every tracked series.",
-                vec![(("", ""), start.elapsed().as_secs_f64())],
+                vec![(None, start.elapsed().as_secs_f64())],
             ),
         ];
         for (name, help, samples) in own {
@@ -263,10 +260,10 @@ impl Collector for LeakTask {
                     unit: String::new(),
                 },
             );
-            for ((label, value), v) in samples {
+            for (label, v) in samples {
                 let mut b = LabelsBuilder::new();
                 b.push(METRIC_NAME, name);
-                if !label.is_empty() {
+                if let Some((label, value)) = label {
                     b.push(label, value);
                 }
                 if let Ok(l) = b.build() {
