@@ -86,6 +86,18 @@ fn query(port: u16, expr: &str) -> Vec<serde_json::Value> {
         .unwrap_or_default()
 }
 
+/// The raw samples `(seconds, value)` of a one-series range selector.
+fn samples(port: u16, expr: &str) -> Vec<(f64, f64)> {
+    let r = query(port, expr);
+    assert!(r.len() <= 1, "{expr}: {r:?}");
+    r.first()
+        .and_then(|s| s["values"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_str()?.parse().ok()?)))
+        .collect()
+}
+
 /// The value of a one-element instant vector, if there is one.
 fn scalar(port: u16, expr: &str) -> Option<f64> {
     let r = query(port, expr);
@@ -178,31 +190,11 @@ fn a_leaking_process_is_flagged_and_healthy_ones_are_not() {
             &format!("warden_memory_leak_suspected{{groupname=\"{g}\"}}"),
         )
     };
-    let mut checked_young = false;
-    let mut flagged_at: Option<Duration> = None;
+    let mut flagged = false;
     loop {
         let elapsed = started.elapsed();
-        // The first 30 min of pattern time (30 s) are too short to judge:
-        // no verdict, no estimate.
-        if !checked_young && elapsed < Duration::from_secs(20) && suspected("leak").is_some() {
-            assert_eq!(suspected("leak"), Some(0.0));
-            let growth = query(
-                port,
-                "warden_memory_growth_bytes_per_second{groupname=\"leak\"}",
-            );
-            // Queried after the verdict, so at most a few seconds later.
-            if started.elapsed() < Duration::from_secs(25) {
-                assert!(
-                    growth.is_empty(),
-                    "an estimate from too little data: {growth:?}"
-                );
-                checked_young = true;
-            }
-        }
-        if flagged_at.is_none() && suspected("leak") == Some(1.0) {
-            flagged_at = Some(elapsed);
-        }
-        if flagged_at.is_some() && elapsed >= MIN_RUN {
+        flagged = flagged || suspected("leak") == Some(1.0);
+        if flagged && elapsed >= MIN_RUN {
             break;
         }
         if elapsed > LEAK_DEADLINE {
@@ -214,10 +206,44 @@ fn a_leaking_process_is_flagged_and_healthy_ones_are_not() {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+
+    // From the stored series: the first 30 min of pattern time (30 s) are
+    // too short to judge, so the first evaluations say "no leak" and give
+    // no estimate; the first flag comes later.
+    let first_rss = samples(
+        port,
+        "namedprocess_namegroup_memory_bytes{groupname=\"leak\",memtype=\"resident\"}[1h]",
+    )
+    .into_iter()
+    .find(|(_, v)| *v > 0.0)
+    .expect("the leak's resident memory")
+    .0;
+    let first_growth = samples(
+        port,
+        "warden_memory_growth_bytes_per_second{groupname=\"leak\"}[1h]",
+    )
+    .first()
+    .expect("a growth estimate for the leak")
+    .0;
     assert!(
-        checked_young,
-        "warden was too slow to check the first evaluations"
+        first_growth - first_rss >= 30.0,
+        "an estimate from {} s of data",
+        first_growth - first_rss
     );
+    let verdicts = samples(port, "warden_memory_leak_suspected{groupname=\"leak\"}[1h]");
+    let young: Vec<f64> = verdicts
+        .iter()
+        .filter(|(t, _)| *t < first_growth)
+        .map(|(_, v)| *v)
+        .collect();
+    assert!(!young.is_empty(), "no evaluation before the first estimate");
+    assert!(young.iter().all(|v| *v == 0.0), "{young:?}");
+    let flagged_at = verdicts
+        .iter()
+        .find(|(_, v)| *v == 1.0)
+        .expect("the leak flagged")
+        .0
+        - first_rss;
 
     // The leak: its rate (real time: pattern rate × compression) and a time
     // to the limit within the horizon.
@@ -237,14 +263,12 @@ fn a_leaking_process_is_flagged_and_healthy_ones_are_not() {
     )
     .expect("a time to the limit for the leak");
     assert!(ttl > 0.0 && ttl < 24.0 * 3600.0 / COMPRESS, "ttl {ttl}");
-    if let Some(at) = flagged_at {
-        eprintln!(
-            "leak flagged after {:.0} min of pattern time at {:.2} MB/min (played 3), {:.1} h of pattern time from the limit",
-            at.as_secs_f64() * COMPRESS / 60.0,
-            growth / COMPRESS * 60.0 / 1e6,
-            ttl * COMPRESS / 3600.0
-        );
-    }
+    eprintln!(
+        "leak flagged after {:.0} min of pattern time; at the end {:.2} MB/min (played 3), {:.1} h of pattern time from the limit",
+        flagged_at * COMPRESS / 60.0,
+        growth / COMPRESS * 60.0 / 1e6,
+        ttl * COMPRESS / 3600.0
+    );
     assert_eq!(
         scalar(port, "warden_memory_limit_bytes{groupname=\"leak\"}"),
         Some(1073741824.0)

@@ -41,7 +41,7 @@ use warden_tsdb::{Labels, LabelsBuilder, MetricMetadata, MetricType, Querier};
 use crate::config::LeakDetectionConfig;
 use crate::scheduler::Scheduled;
 use outputs::Outputs;
-use sources::{Found, Sources, read_window};
+use sources::{Found, Sources, drop_absent, read_window};
 use tuning::Tuning;
 
 /// The task's name among the collectors.
@@ -114,7 +114,7 @@ impl LeakTask {
         let mut seen: HashSet<&Labels> = HashSet::with_capacity(found.memory.len());
         for src in &found.memory {
             seen.insert(&src.output);
-            let samples = match read_window(&*self.querier, &src.input, from, now_ms) {
+            let mut samples = match read_window(&*self.querier, &src.input, from, now_ms) {
                 Ok(s) => s,
                 Err(e) => {
                     errors.push(CollectError::Other(format!("reading {}: {e}", src.input)));
@@ -122,6 +122,7 @@ impl LeakTask {
                 }
             };
             work.samples_read += samples.len();
+            drop_absent(&mut samples, src.zero_is_absent);
             let config = &self.tuning.memory;
             let t = self
                 .memory

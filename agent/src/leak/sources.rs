@@ -33,6 +33,9 @@ pub struct MemorySource {
     pub output: Labels,
     /// The limit it grows toward, when one is known.
     pub limit: Option<f64>,
+    /// A value of 0 means "no process" (a process group with no member,
+    /// as the process collector writes it), not a measurement.
+    pub zero_is_absent: bool,
 }
 
 /// One filesystem to evaluate.
@@ -99,12 +102,14 @@ impl Sources {
         from_ms: i64,
         now_ms: i64,
     ) -> Result<Found, QueryError> {
-        let recent = |ms: Vec<Matcher>| -> Result<Vec<(Labels, f64)>, QueryError> {
-            Ok(q.select(&ms, from_ms, now_ms)?
-                .into_iter()
-                .filter_map(|s| last_value(&s.samples).map(|v| (s.labels, v)))
-                .collect())
-        };
+        let present =
+            |ms: Vec<Matcher>, zero_is_absent: bool| -> Result<Vec<(Labels, f64)>, QueryError> {
+                Ok(q.select(&ms, from_ms, now_ms)?
+                    .into_iter()
+                    .filter_map(|s| last_value(&s.samples, zero_is_absent).map(|v| (s.labels, v)))
+                    .collect())
+            };
+        let recent = |ms: Vec<Matcher>| present(ms, false);
         let named = |n: &str| vec![Matcher::equal(METRIC_NAME, n)];
         let mem_total = recent(named(MEM_TOTAL))?.first().map(|(_, v)| *v);
         let mut found = Found::default();
@@ -130,7 +135,7 @@ impl Sources {
             .collect();
         let mut rss = named(GROUP_RSS);
         rss.push(Matcher::equal("memtype", "resident"));
-        for (input, _) in recent(rss)? {
+        for (input, _) in present(rss, true)? {
             let Some(group) = input.get("groupname") else {
                 continue;
             };
@@ -152,6 +157,7 @@ impl Sources {
                     input,
                     output,
                     limit,
+                    zero_is_absent: true,
                 });
             }
         }
@@ -165,6 +171,7 @@ impl Sources {
                     input,
                     output,
                     limit,
+                    zero_is_absent: false,
                 });
             }
         }
@@ -176,6 +183,7 @@ impl Sources {
                         input,
                         output,
                         limit: limit.or(mem_total),
+                        zero_is_absent: false,
                     });
                 }
             }
@@ -218,11 +226,28 @@ pub fn read_window(
         .unwrap_or_default())
 }
 
-/// The newest value that is not a staleness marker (a stale series is not
-/// present, whatever it held before).
-fn last_value(samples: &[Sample]) -> Option<f64> {
+/// The newest value of a series that is present: its newest sample is not
+/// a staleness marker (a stale series is gone, whatever it held before),
+/// and with `zero_is_absent`, the newest non-zero value (a group that has
+/// had no process for the whole lookback is gone too).
+fn last_value(samples: &[Sample], zero_is_absent: bool) -> Option<f64> {
     let last = samples.last()?;
-    (!is_stale_nan(last.v)).then_some(last.v)
+    if is_stale_nan(last.v) {
+        return None;
+    }
+    if !zero_is_absent {
+        return Some(last.v);
+    }
+    samples.iter().rev().map(|s| s.v).find(|v| *v != 0.0)
+}
+
+/// Drops the samples that say "no process" rather than measure one: the
+/// detector then sees a hole, which is what it was (a hole longer than its
+/// restart rule's gap starts a new life).
+pub fn drop_absent(samples: &mut Vec<Sample>, zero_is_absent: bool) {
+    if zero_is_absent {
+        samples.retain(|s| s.v != 0.0);
+    }
 }
 
 /// `{groupname="…"}`.

@@ -261,3 +261,48 @@ fn a_filling_filesystem_gets_its_time_to_full_and_a_rotated_one_does_not() {
         "{rotated:?}"
     );
 }
+
+#[test]
+fn a_group_without_processes_is_a_hole_then_untracked() {
+    // Up for 3 h (steady), no process for 20 min (the collector writes 0),
+    // then back with a fresh warm-up: the zeros are not a fall to judge and
+    // the start is not a rise from 0.
+    let (_dir, db) = store(&[(
+        rss("svc"),
+        series(0, 4 * HOUR, |t| {
+            let h = t / 3600.0;
+            if (3.0..3.0 + 20.0 / 60.0).contains(&h) {
+                0.0
+            } else if h < 3.0 {
+                500e6 + saw(t)
+            } else {
+                500e6 - 300e6 * (-(t - 3.0 * 3600.0 - 1200.0) / 900.0).exp() + saw(t)
+            }
+        }),
+    )]);
+    let mut t = task(
+        "collectors:\n  process:\n    groups:\n      - {name: svc, comm: [s]}\nleak_detection:\n  self: false\n",
+        &db,
+    );
+    evaluate(&mut t, &db, 2 * HOUR, 4 * HOUR - STEP);
+    let s = output(&db, SUSPECTED_NAME, "groupname", "svc");
+    assert!(s.iter().all(|x| x.v == 0.0 || is_stale_nan(x.v)), "{s:?}");
+    // While the zeros last longer than the lookback, the group is gone:
+    // its outputs got a staleness marker.
+    let gone = s
+        .iter()
+        .find(|x| is_stale_nan(x.v))
+        .expect("a staleness marker while the group had no process");
+    assert!(
+        gone.t >= T0 + 3 * HOUR + 10 * MIN && gone.t < T0 + 3 * HOUR + 20 * MIN,
+        "{gone:?}"
+    );
+    // Back again, and judged as a young life: no estimate at first.
+    let growth = output(&db, outputs::GROWTH, "groupname", "svc");
+    assert!(
+        !growth
+            .iter()
+            .any(|x| x.t > gone.t && x.t < T0 + 3 * HOUR + 50 * MIN && !is_stale_nan(x.v)),
+        "{growth:?}"
+    );
+}
