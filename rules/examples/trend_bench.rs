@@ -134,11 +134,10 @@ fn main() {
         .map(|s| format!("{s:?} {}", counts[*s as usize]))
         .collect();
     println!("verdicts in round 1: {}", mix.join(", "));
-    if with_prometheus {
-        if let Err(e) = compare_with_prometheus(&data, &limits, now, rounds, median) {
-            eprintln!("comparison with Prometheus failed: {e}");
-            std::process::exit(1);
-        }
+    if with_prometheus && let Err(e) = compare_with_prometheus(&data, &limits, now, rounds, median)
+    {
+        eprintln!("comparison with Prometheus failed: {e}");
+        std::process::exit(1);
     }
 }
 

@@ -99,10 +99,12 @@ mod tests {
 
     #[test]
     fn the_configuration_reaches_the_detector() {
-        let mut cfg = LeakDetectionConfig::default();
-        cfg.window = crate::config::PromDuration(Duration::from_secs(3 * 3600));
-        cfg.horizon = crate::config::PromDuration(Duration::from_secs(48 * 3600));
-        cfg.min_growth_bytes_per_second = 1000.0;
+        let cfg = LeakDetectionConfig {
+            window: crate::config::PromDuration(Duration::from_secs(3 * 3600)),
+            horizon: crate::config::PromDuration(Duration::from_secs(48 * 3600)),
+            min_growth_bytes_per_second: 1000.0,
+            ..LeakDetectionConfig::default()
+        };
         let t = Tuning::new(&cfg);
         assert_eq!(t.memory.window, Duration::from_secs(3 * 3600));
         assert_eq!(t.memory.horizon, Duration::from_secs(48 * 3600));
