@@ -20,6 +20,8 @@ use std::time::Instant;
 #[path = "support/prometheus.rs"]
 #[allow(dead_code)]
 mod prometheus;
+#[path = "support/trend_mix.rs"]
+mod trend_mix;
 
 use warden_rules::trend::{LeakDetector, Status, TrendConfig};
 use warden_tsdb::Sample;
@@ -35,39 +37,13 @@ const RULES: [&str; 3] = [
     "predict_linear(rss[6h], 24*3600) > on(groupname) limit",
 ];
 
-/// A cheap deterministic pseudo-random number in [0, 1).
-fn rnd(seed: u64) -> f64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Series `k`: its kind is `k % 4`; amplitudes and periods vary with `k`.
+/// Series `k` of the benchmark mix, 6 h at 15 s.
 fn series(k: u64) -> Vec<Sample> {
     let n = HOURS * 3600 * 1000 / STEP_MS;
-    let amp = 20e6 + 380e6 * rnd(k * 7 + 1);
-    let period = 30.0 + 570.0 * rnd(k * 7 + 2);
-    let base = 200e6 + 800e6 * rnd(k * 7 + 3);
     (0..=n)
-        .map(|i| {
-            let t = (i * STEP_MS) as f64 / 1000.0;
-            let saw = (t % period) / period * amp;
-            let noise = (rnd(k * 1_000_003 + i as u64) - 0.5) * 4e6;
-            let shape = match k % 4 {
-                0 => 0.0,
-                1 => 16_667.0 * t,
-                2 => -300e6 * (-t / 1800.0).exp(),
-                _ => {
-                    let life = t % 7200.0;
-                    -base * 0.8 * (-life / 900.0).exp() + 5_000.0 * life
-                }
-            };
-            Sample {
-                t: T0_MS + i * STEP_MS,
-                v: base + shape + saw + noise,
-            }
+        .map(|i| Sample {
+            t: T0_MS + i * STEP_MS,
+            v: trend_mix::value(k, i as u64, (i * STEP_MS) as f64 / 1000.0),
         })
         .collect()
 }
@@ -85,10 +61,7 @@ fn main() {
         .map(|_| LeakDetector::new(TrendConfig::default()))
         .collect();
     let now = T0_MS + HOURS * 3600 * 1000;
-    // Limits 1 GB above the highest peaks: the leaking kinds reach them within a day.
-    let limits: Vec<f64> = (0..n_series as u64)
-        .map(|k| 200e6 + 800e6 * rnd(k * 7 + 3) + 1.25 * (20e6 + 380e6 * rnd(k * 7 + 1)) + 1e9)
-        .collect();
+    let limits: Vec<f64> = (0..n_series as u64).map(trend_mix::limit).collect();
     let mut times = Vec::with_capacity(rounds);
     let mut counts = [0usize; 4];
     for r in 0..rounds {

@@ -1,6 +1,7 @@
 //! Cost of the live path: 1,000 process groups with 6 h of resident memory
 //! at 15 s in a real store, every one evaluated by the live task (discovery,
-//! one window read per series, the detector, the outputs) per round.
+//! one window read per series, the detector, the outputs) per round, on
+//! the series mix of `rules/examples/trend_bench.rs`.
 //!
 //! `cargo test --release -p warden --bin warden leak::bench -- --ignored --nocapture`
 //! (optionally `LEAK_BENCH_SERIES=…` and `LEAK_BENCH_ROUNDS=…`).
@@ -13,40 +14,13 @@ use warden_tsdb::{Appender, Db, DbOptions, Labels, Querier};
 use super::LeakTask;
 use crate::config::parse;
 
+/// The series mix of the detector's own benchmark, so both measure the same.
+#[path = "../../../rules/examples/support/trend_mix.rs"]
+mod trend_mix;
+
 const STEP_MS: i64 = 15_000;
 const HOURS: i64 = 6;
 const T0: i64 = 1_700_000_000_000;
-
-/// A cheap deterministic pseudo-random number in [0, 1).
-fn rnd(seed: u64) -> f64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Resident memory of group `k` at `t` seconds: flat sawtooths, leaks under
-/// a sawtooth, warm-ups and restarting services (the mix of the detector's
-/// own benchmark), rounded to whole pages as `/proc` gives them.
-fn value(k: u64, i: i64) -> f64 {
-    let t = (i * STEP_MS) as f64 / 1000.0;
-    let amp = 20e6 + 380e6 * rnd(k * 7 + 1);
-    let period = 30.0 + 570.0 * rnd(k * 7 + 2);
-    let base = 200e6 + 800e6 * rnd(k * 7 + 3);
-    let saw = (t % period) / period * amp;
-    let noise = (rnd(k * 1_000_003 + i as u64) - 0.5) * 4e6;
-    let shape = match k % 4 {
-        0 => 0.0,
-        1 => 16_667.0 * t,
-        2 => -300e6 * (-t / 1800.0).exp(),
-        _ => {
-            let life = t % 7200.0;
-            -base * 0.8 * (-life / 900.0).exp() + 5_000.0 * life
-        }
-    };
-    ((base + shape + saw + noise) / 4096.0).round() * 4096.0
-}
 
 /// `VmRSS` and `VmHWM` of this process, bytes.
 fn rss() -> (f64, f64) {
@@ -104,8 +78,10 @@ fn live_evaluation_of_many_series() {
         let mut app = db.appender();
         for (k, (rss, limit)) in labels.iter().enumerate() {
             let t = T0 + i * STEP_MS;
-            app.append(rss, t, value(k as u64, i)).unwrap();
-            app.append(limit, t, 4e9).unwrap();
+            let k = k as u64;
+            let v = trend_mix::value(k, i as u64, (i * STEP_MS) as f64 / 1000.0);
+            app.append(rss, t, v).unwrap();
+            app.append(limit, t, trend_mix::limit(k)).unwrap();
         }
         app.commit().unwrap();
     }

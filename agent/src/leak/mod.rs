@@ -36,7 +36,7 @@ use std::time::Instant;
 use warden_exporters::{Appender, CollectError, Collector};
 use warden_rules::trend::{FilesystemDetector, LeakDetector, Verdict};
 use warden_tsdb::labels::METRIC_NAME;
-use warden_tsdb::{Labels, LabelsBuilder, MetricMetadata, MetricType, Querier};
+use warden_tsdb::{Labels, LabelsBuilder, Querier, Sample};
 
 use crate::config::LeakDetectionConfig;
 use crate::scheduler::Scheduled;
@@ -102,6 +102,28 @@ impl LeakTask {
         i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
     }
 
+    /// One series' window; a failed read is reported and the series
+    /// skipped this time (its outputs keep their last values).
+    fn read(
+        &self,
+        input: &Labels,
+        from_ms: i64,
+        now_ms: i64,
+        work: &mut Work,
+        errors: &mut Vec<CollectError>,
+    ) -> Option<Vec<Sample>> {
+        match read_window(&*self.querier, input, from_ms, now_ms) {
+            Ok(s) => {
+                work.samples_read += s.len();
+                Some(s)
+            }
+            Err(e) => {
+                errors.push(CollectError::Other(format!("reading {input}: {e}")));
+                None
+            }
+        }
+    }
+
     fn evaluate_memory(
         &mut self,
         found: &Found,
@@ -114,14 +136,9 @@ impl LeakTask {
         let mut seen: HashSet<&Labels> = HashSet::with_capacity(found.memory.len());
         for src in &found.memory {
             seen.insert(&src.output);
-            let mut samples = match read_window(&*self.querier, &src.input, from, now_ms) {
-                Ok(s) => s,
-                Err(e) => {
-                    errors.push(CollectError::Other(format!("reading {}: {e}", src.input)));
-                    continue;
-                }
+            let Some(mut samples) = self.read(&src.input, from, now_ms, work, errors) else {
+                continue;
             };
-            work.samples_read += samples.len();
             drop_absent(&mut samples, src.zero_is_absent);
             let config = &self.tuning.memory;
             let t = self
@@ -137,13 +154,7 @@ impl LeakTask {
                 .evaluate(&samples, limit.unwrap_or(f64::NAN), now_ms);
             t.outputs.values(app, now_ms, memory_values(&v, limit));
         }
-        self.memory.retain(|k, t| {
-            let keep = seen.contains(k);
-            if !keep {
-                t.outputs.stale(app, now_ms);
-            }
-            keep
-        });
+        retire(&mut self.memory, &seen, |t| t.outputs.stale(app, now_ms));
     }
 
     fn evaluate_filesystems(
@@ -158,14 +169,9 @@ impl LeakTask {
         let mut seen: HashSet<&Labels> = HashSet::with_capacity(found.filesystems.len());
         for src in &found.filesystems {
             seen.insert(&src.output);
-            let samples = match read_window(&*self.querier, &src.input, from, now_ms) {
-                Ok(s) => s,
-                Err(e) => {
-                    errors.push(CollectError::Other(format!("reading {}: {e}", src.input)));
-                    continue;
-                }
+            let Some(samples) = self.read(&src.input, from, now_ms, work, errors) else {
+                continue;
             };
-            work.samples_read += samples.len();
             let config = &self.tuning.filesystem;
             let t = self
                 .filesystems
@@ -179,14 +185,26 @@ impl LeakTask {
                 .evaluate(&samples, src.size.unwrap_or(f64::NAN), now_ms);
             t.outputs.values(app, now_ms, [v.time_to_limit_seconds]);
         }
-        self.filesystems.retain(|k, t| {
-            let keep = seen.contains(k);
-            if !keep {
-                t.outputs.stale(app, now_ms);
-            }
-            keep
+        retire(&mut self.filesystems, &seen, |t| {
+            t.outputs.stale(app, now_ms)
         });
     }
+}
+
+/// Forgets the tracked series not `seen` this time, after `stale` has
+/// marked their outputs.
+fn retire<T>(
+    tracked: &mut HashMap<Labels, T>,
+    seen: &HashSet<&Labels>,
+    mut stale: impl FnMut(&mut T),
+) {
+    tracked.retain(|k, t| {
+        let keep = seen.contains(k);
+        if !keep {
+            stale(t);
+        }
+        keep
+    });
 }
 
 /// The four memory outputs of a verdict: `suspected` always (0 unless a
@@ -253,14 +271,7 @@ impl Collector for LeakTask {
             ),
         ];
         for (name, help, samples) in own {
-            app.set_metadata(
-                name,
-                MetricMetadata {
-                    kind: MetricType::Gauge,
-                    help: help.to_string(),
-                    unit: String::new(),
-                },
-            );
+            outputs::gauge(app, name, help);
             for (label, v) in samples {
                 let mut b = LabelsBuilder::new();
                 b.push(METRIC_NAME, name);

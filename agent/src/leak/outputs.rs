@@ -47,15 +47,20 @@ pub fn metadata(app: &mut dyn Appender) {
         ),
     ];
     for (name, help) in families {
-        app.set_metadata(
-            name,
-            MetricMetadata {
-                kind: MetricType::Gauge,
-                help: help.to_string(),
-                unit: String::new(),
-            },
-        );
+        gauge(app, name, help);
     }
+}
+
+/// Records `name` as a gauge with `help`.
+pub fn gauge(app: &mut dyn Appender, name: &str, help: &str) {
+    app.set_metadata(
+        name,
+        MetricMetadata {
+            kind: MetricType::Gauge,
+            help: help.to_string(),
+            unit: String::new(),
+        },
+    );
 }
 
 /// The output series of one tracked input and which of them hold a value.
