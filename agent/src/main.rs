@@ -8,6 +8,7 @@ mod cli;
 mod config;
 mod exposition;
 mod http;
+mod leak;
 mod leak_cli;
 mod logging;
 mod promql_cli;

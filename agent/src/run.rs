@@ -165,6 +165,12 @@ pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), RunError> {
     ));
     let _ = reloader.set(Arc::clone(&reload));
 
+    // The leak detector reads what the collectors wrote, so it needs the store.
+    let mut collectors = collectors;
+    collectors.extend(crate::leak::scheduled(
+        &cfg.leak_detection,
+        Arc::clone(&db) as Arc<dyn Querier>,
+    ));
     let names: Vec<String> = collectors
         .iter()
         .map(|s| s.collector.name().to_string())

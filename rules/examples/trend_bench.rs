@@ -7,53 +7,49 @@
 //! evaluation, and the memory of the detectors' state. The series mix flat
 //! sawtooths, leaks under a sawtooth, warm-ups and restarts, so every code
 //! path (floor, candidate fits, shape tests) is exercised.
+//!
+//! With `--prometheus`, the same series (and each one's limit) are also
+//! backfilled into a real Prometheus 2.42 with promtool, and the rules
+//! people use today for the same question are timed there, in the same
+//! run, by Prometheus's own `evalTotalTime`: one rule evaluation over all
+//! series against one round of the detector.
 
+use std::io::{BufWriter, Write};
 use std::time::Instant;
+
+#[path = "support/prometheus.rs"]
+#[allow(dead_code)]
+mod prometheus;
+#[path = "support/trend_mix.rs"]
+mod trend_mix;
 
 use warden_rules::trend::{LeakDetector, Status, TrendConfig};
 use warden_tsdb::Sample;
 
 const STEP_MS: i64 = 15_000;
 const HOURS: i64 = 6;
+/// First sample: 7 s after a 2 h boundary (promtool cuts blocks there).
+const T0_MS: i64 = 1_699_999_207_000;
+/// What Prometheus users run today for "is it leaking?", as in the issue.
+const RULES: [&str; 3] = [
+    "deriv(rss[30m]) > 16667",
+    "predict_linear(rss[1h], 4*3600) > on(groupname) limit",
+    "predict_linear(rss[6h], 24*3600) > on(groupname) limit",
+];
 
-/// A cheap deterministic pseudo-random number in [0, 1).
-fn rnd(seed: u64) -> f64 {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 29;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Series `k`: its kind is `k % 4`; amplitudes and periods vary with `k`.
+/// Series `k` of the benchmark mix, 6 h at 15 s.
 fn series(k: u64) -> Vec<Sample> {
     let n = HOURS * 3600 * 1000 / STEP_MS;
-    let amp = 20e6 + 380e6 * rnd(k * 7 + 1);
-    let period = 30.0 + 570.0 * rnd(k * 7 + 2);
-    let base = 200e6 + 800e6 * rnd(k * 7 + 3);
     (0..=n)
-        .map(|i| {
-            let t = (i * STEP_MS) as f64 / 1000.0;
-            let saw = (t % period) / period * amp;
-            let noise = (rnd(k * 1_000_003 + i as u64) - 0.5) * 4e6;
-            let shape = match k % 4 {
-                0 => 0.0,
-                1 => 16_667.0 * t,
-                2 => -300e6 * (-t / 1800.0).exp(),
-                _ => {
-                    let life = t % 7200.0;
-                    -base * 0.8 * (-life / 900.0).exp() + 5_000.0 * life
-                }
-            };
-            Sample {
-                t: i * STEP_MS,
-                v: base + shape + saw + noise,
-            }
+        .map(|i| Sample {
+            t: T0_MS + i * STEP_MS,
+            v: trend_mix::value(k, i as u64, (i * STEP_MS) as f64 / 1000.0),
         })
         .collect()
 }
 
 fn main() {
+    let with_prometheus = std::env::args().any(|a| a == "--prometheus");
     let args: Vec<usize> = std::env::args()
         .skip(1)
         .filter_map(|a| a.parse().ok())
@@ -64,11 +60,8 @@ fn main() {
     let mut dets: Vec<LeakDetector> = (0..n_series)
         .map(|_| LeakDetector::new(TrendConfig::default()))
         .collect();
-    let now = HOURS * 3600 * 1000;
-    // Limits 1 GB above the highest peaks: the leaking kinds reach them within a day.
-    let limits: Vec<f64> = (0..n_series as u64)
-        .map(|k| 200e6 + 800e6 * rnd(k * 7 + 3) + 1.25 * (20e6 + 380e6 * rnd(k * 7 + 1)) + 1e9)
-        .collect();
+    let now = T0_MS + HOURS * 3600 * 1000;
+    let limits: Vec<f64> = (0..n_series as u64).map(trend_mix::limit).collect();
     let mut times = Vec::with_capacity(rounds);
     let mut counts = [0usize; 4];
     for r in 0..rounds {
@@ -114,4 +107,84 @@ fn main() {
         .map(|s| format!("{s:?} {}", counts[*s as usize]))
         .collect();
     println!("verdicts in round 1: {}", mix.join(", "));
+    if with_prometheus && let Err(e) = compare_with_prometheus(&data, &limits, now, rounds, median)
+    {
+        eprintln!("comparison with Prometheus failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Backfills the series into Prometheus and times each rule there.
+fn compare_with_prometheus(
+    data: &[Vec<Sample>],
+    limits: &[f64],
+    now: i64,
+    rounds: usize,
+    detector_round_s: f64,
+) -> prometheus::Res<()> {
+    let dir = tempfile::tempdir()?;
+    let om_path = dir.path().join("input.om");
+    let mut om = BufWriter::new(std::fs::File::create(&om_path)?);
+    writeln!(om, "# TYPE rss gauge")?;
+    for (k, samples) in data.iter().enumerate() {
+        for s in samples {
+            writeln!(
+                om,
+                "rss{{groupname=\"g{k:04}\"}} {} {}.{:03}",
+                s.v,
+                s.t / 1000,
+                s.t % 1000
+            )?;
+        }
+    }
+    // The limit is constant; its last 10 minutes are enough for the rules.
+    writeln!(om, "# TYPE limit gauge")?;
+    for (k, l) in limits.iter().enumerate() {
+        for i in 0..=40 {
+            let t = now - i * STEP_MS;
+            writeln!(
+                om,
+                "limit{{groupname=\"g{k:04}\"}} {l} {}.{:03}",
+                t / 1000,
+                t % 1000
+            )?;
+        }
+    }
+    writeln!(om, "# EOF")?;
+    om.flush()?;
+    drop(om);
+    let data_dir = dir.path().join("data");
+    prometheus::backfill(&om_path, &data_dir)?;
+    let prom = prometheus::Prometheus::start(dir.path(), &data_dir)?;
+    println!();
+    println!(
+        "| rule (one evaluation over all series) | Prometheus 2.42 eval median | detector round median | detector / Prometheus |"
+    );
+    println!("|---|---:|---:|---:|");
+    for rule in RULES {
+        let path = format!(
+            "/api/v1/query?query={}&time={}&stats=all",
+            prometheus::encode(rule),
+            now as f64 / 1e3
+        );
+        let mut evals = Vec::with_capacity(rounds);
+        for rep in 0..=rounds {
+            let (_, eval_ms, _) = prom.query(&path)?;
+            if rep > 0 {
+                evals.push(eval_ms);
+            }
+        }
+        let (median_ms, _) = prometheus::stats(&mut evals);
+        println!(
+            "| `{rule}` | {median_ms:.1} ms | {:.1} ms | {:.2} |",
+            detector_round_s * 1e3,
+            detector_round_s * 1e3 / median_ms
+        );
+    }
+    let pid = prom.pid().to_string();
+    println!(
+        "\nPrometheus VmHWM {:.1} MiB (data in its mmapped blocks); detector state above.",
+        prometheus::status_mib(&pid, "VmHWM:")?
+    );
+    Ok(())
 }

@@ -21,7 +21,7 @@ use warden_rules::promql::Engine;
 use warden_tsdb::Querier;
 
 pub use encode::go_time;
-pub use params::{parse_duration, parse_time};
+pub use params::{parse_duration, parse_selector, parse_time};
 pub use rules::RuleSource;
 
 /// What `/api/v1/status/buildinfo` reports. `features` is deliberately

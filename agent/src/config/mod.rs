@@ -14,6 +14,7 @@
 
 mod rules;
 mod source;
+mod leak;
 mod units;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ use serde::de::{self, Deserializer};
 
 pub use rules::{ExternalUrl, RuleFilePattern, RulePack};
 pub use source::ConfigSource;
+pub use leak::{LeakDetectionConfig, SELF_GROUP, Selector};
 pub use units::{ByteSize, PromDuration, format_duration, parse_bytes, parse_duration};
 
 /// The embedded default configuration, used when no `--config.file` is given.
@@ -157,6 +159,9 @@ pub struct Config {
     /// file's (the working directory for the embedded default).
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// Live leak and growth-trend detection.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub leak_detection: LeakDetectionConfig,
 
     // Sections of later versions: refused with a clear error.
     #[serde(
@@ -187,12 +192,6 @@ pub struct Config {
     _remote_read: Option<()>,
     #[serde(default, rename = "notify", deserialize_with = "not_yet::notify")]
     _notify: Option<()>,
-    #[serde(
-        default,
-        rename = "leak_detection",
-        deserialize_with = "not_yet::leak_detection"
-    )]
-    _leak_detection: Option<()>,
     #[serde(default, rename = "playbooks", deserialize_with = "not_yet::playbooks")]
     _playbooks: Option<()>,
     #[serde(default, rename = "probes", deserialize_with = "not_yet::probes")]
@@ -225,7 +224,6 @@ mod not_yet {
         remote_write,
         remote_read,
         notify,
-        leak_detection,
         playbooks,
         probes,
         databases,
@@ -273,6 +271,8 @@ impl Config {
                 ));
             }
         }
+        self.leak_detection
+            .validate(&self.collectors.process.groups)?;
         Ok(())
     }
 
