@@ -8,11 +8,12 @@
 //! vmalert adds, so rule files shared with vmalert load too.
 
 mod duration;
+mod lint;
 mod raw;
 mod validate;
-
-pub use validate::duplicate_rules;
 mod yaml;
+
+pub use lint::{DuplicateRule, duplicate_rules};
 
 use std::collections::BTreeMap;
 use std::fmt;
