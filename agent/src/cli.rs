@@ -7,6 +7,7 @@
 //! variant, one struct and one match arm in `main.rs`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -76,6 +77,36 @@ pub struct RunArgs {
     /// Data directory (overrides storage.path).
     #[arg(long = "storage.path", value_name = "DIR")]
     pub storage_path: Option<PathBuf>,
+    /// Serve `POST`/`PUT /-/reload` (as Prometheus, off unless asked for:
+    /// anyone who can reach the port could trigger reloads).
+    #[arg(long = "web.enable-lifecycle")]
+    pub enable_lifecycle: bool,
+    /// The URL warden is reached under from outside, for alerts' links and
+    /// templates (overrides web.external_url).
+    #[arg(long = "web.external-url", value_name = "URL")]
+    pub external_url: Option<String>,
+    /// Longest outage after which a restored alert's `for` still counts
+    /// the time before the outage (Prometheus's flag of the same name).
+    #[arg(
+        long = "rules.alert.for-outage-tolerance",
+        value_name = "DURATION",
+        default_value = "1h",
+        value_parser = flag_duration
+    )]
+    pub for_outage_tolerance: Duration,
+    /// Minimum time between two sends of the same firing alert.
+    #[arg(
+        long = "rules.alert.resend-delay",
+        value_name = "DURATION",
+        default_value = "1m",
+        value_parser = flag_duration
+    )]
+    pub resend_delay: Duration,
+}
+
+/// Duration flags are written the Prometheus way (`90s`, `1h30m`).
+fn flag_duration(s: &str) -> Result<Duration, String> {
+    crate::config::parse_duration(s)
 }
 
 /// How and how much to log.
@@ -144,6 +175,31 @@ mod tests {
         assert_eq!(run.config_file, Some(PathBuf::from("w.yml")));
         assert_eq!(run.listen_address.as_deref(), Some("127.0.0.1:1"));
         assert_eq!(run.storage_path, Some(PathBuf::from("d")));
+        assert_eq!(run.for_outage_tolerance, Duration::from_secs(3600));
+        assert_eq!(run.resend_delay, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn rule_flags_take_prometheus_durations() {
+        let cli = Cli::try_parse_from([
+            "warden",
+            "run",
+            "--rules.alert.for-outage-tolerance=2h30m",
+            "--rules.alert.resend-delay",
+            "90s",
+            "--web.external-url=https://example.com/warden/",
+        ])
+        .unwrap();
+        let Command::Run(run) = cli.command else {
+            panic!("expected the run subcommand");
+        };
+        assert_eq!(run.for_outage_tolerance, Duration::from_secs(9000));
+        assert_eq!(run.resend_delay, Duration::from_secs(90));
+        assert_eq!(
+            run.external_url.as_deref(),
+            Some("https://example.com/warden/")
+        );
+        assert!(Cli::try_parse_from(["warden", "run", "--rules.alert.resend-delay=soon"]).is_err());
     }
 
     #[test]

@@ -12,7 +12,9 @@ mod http;
 mod leak_cli;
 mod logging;
 mod promql_cli;
+mod reload;
 mod remote_query;
+mod rules;
 mod run;
 mod scheduler;
 mod selfcollector;
@@ -26,7 +28,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::cli::{CheckCommand, Cli, Command, LeakCommand, PromqlCommand, RunArgs};
-use crate::config::{Config, ConfigError, ListenAddress};
+use crate::config::ConfigSource;
 
 /// Where `warden query` asks by default: a local warden.
 pub const DEFAULT_QUERY_URL: &str = "http://127.0.0.1:9659";
@@ -83,7 +85,8 @@ fn on_small_runtime(work: impl std::future::Future<Output = ExitCode>) -> ExitCo
 }
 
 fn cmd_run(args: RunArgs) -> ExitCode {
-    let cfg = match run_config(&args) {
+    let source = config_source(&args);
+    let cfg = match source.load() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
@@ -104,7 +107,15 @@ fn cmd_run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run::run(cfg)) {
+    let opts = run::RunOptions {
+        source,
+        rule_flags: reload::RuleFlags {
+            outage_tolerance: args.for_outage_tolerance,
+            resend_delay: args.resend_delay,
+        },
+        enable_lifecycle: args.enable_lifecycle,
+    };
+    match runtime.block_on(run::run(cfg, opts)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %e, "warden stopped");
@@ -114,23 +125,12 @@ fn cmd_run(args: RunArgs) -> ExitCode {
     }
 }
 
-/// The configuration file (or the embedded default) with the flags applied.
-fn run_config(args: &RunArgs) -> Result<Config, ConfigError> {
-    let mut cfg = match &args.config_file {
-        Some(path) => config::load(path)?,
-        None => config::load_default()?,
-    };
-    if let Some(addr) = &args.listen_address {
-        cfg.web.listen_address =
-            ListenAddress::parse(addr).map_err(|message| ConfigError::Invalid {
-                file: "--web.listen-address".to_string(),
-                line: None,
-                column: None,
-                message,
-            })?;
+/// Where the configuration comes from: the file and the flags over it.
+fn config_source(args: &RunArgs) -> ConfigSource {
+    ConfigSource {
+        file: args.config_file.clone(),
+        listen_address: args.listen_address.clone(),
+        storage_path: args.storage_path.clone(),
+        external_url: args.external_url.clone(),
     }
-    if let Some(path) = &args.storage_path {
-        cfg.storage.path = path.clone();
-    }
-    Ok(cfg)
 }

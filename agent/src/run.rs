@@ -4,9 +4,11 @@
 //! 1. bind the HTTP listener (a port conflict fails fast, before any replay);
 //! 2. serve `/-/healthy` at once and `/-/ready` as 503;
 //! 3. open the store (replays the WAL), then report ready;
-//! 4. start the collectors and the once-a-minute maintenance;
-//! 5. on SIGTERM or SIGINT: stop the collectors, let the in-flight cycles
-//!    commit, stop the HTTP server, close the store (flush + fsync), exit 0.
+//! 4. start rule evaluation (restoring saved alerts), the collectors and the
+//!    once-a-minute maintenance; SIGHUP and `/-/reload` reload the rules;
+//! 5. on SIGTERM or SIGINT: stop the rule groups and the collectors, let the
+//!    in-flight work commit, stop the HTTP server, close the store (flush +
+//!    fsync), exit 0.
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -16,8 +18,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::ApiState;
-use crate::config::Config;
+use crate::config::{Config, ConfigSource};
 use crate::http::{AppState, router};
+use crate::reload::{Reloader, ReloaderSlot, RuleFlags};
 use crate::scheduler::{self, Scheduled};
 use crate::selfmetrics::SelfMetrics;
 use crate::store::Store;
@@ -54,6 +57,10 @@ pub enum RunError {
         /// What went wrong.
         reason: String,
     },
+    /// The rule files or packs do not load: a configuration error, exit
+    /// status 2.
+    #[error("cannot load the rules:\n{0}")]
+    Rules(#[from] crate::rules::load::RuleLoadError),
     /// A collector could not be set up from its configuration (a missing
     /// `proc_path`, say): a configuration error, exit status 2.
     #[error("collector {name}: {reason}")]
@@ -70,19 +77,33 @@ impl RunError {
     /// got wrong, 1 for the rest.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Collector { .. } => 2,
+            RunError::Collector { .. } | RunError::Rules(_) => 2,
             RunError::Bind { .. } | RunError::Store { .. } => 1,
         }
     }
 }
 
+/// What `warden run` needs besides the configuration itself.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where the configuration came from, for reloads.
+    pub source: ConfigSource,
+    /// The rule flags.
+    pub rule_flags: RuleFlags,
+    /// `--web.enable-lifecycle`: whether `/-/reload` is served.
+    pub enable_lifecycle: bool,
+}
+
 /// Runs until SIGTERM or SIGINT.
-pub async fn run(cfg: Config) -> Result<(), RunError> {
+pub async fn run(cfg: Config, opts: RunOptions) -> Result<(), RunError> {
     let mut shutdown = ShutdownSignal::install();
-    // Collectors first: a bad path in their configuration is reported before
-    // anything binds a port or touches the data directory.
+    // Collectors and rules first: a bad path or rule file in the
+    // configuration is reported before anything binds a port or touches
+    // the data directory.
     let metrics = Arc::new(SelfMetrics::new());
     let collectors: Vec<Scheduled> = crate::wiring::collectors(&cfg, &metrics)?;
+    let rule_files = crate::rules::load::load(&cfg)?;
+    metrics.reload.loaded(true);
     let addr = cfg.web.listen_address.0.clone();
     let listener = TcpListener::bind(&addr)
         .await
@@ -99,7 +120,13 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
         Engine::new(EngineOptions::default()),
         QUERY_CONCURRENCY,
     ));
-    let app = router(Arc::clone(&state)).merge(crate::api::router(Arc::clone(&api)));
+    let reloader: ReloaderSlot = Arc::default();
+    let app = router(Arc::clone(&state))
+        .merge(crate::api::router(Arc::clone(&api)))
+        .merge(crate::reload::router(
+            Arc::clone(&reloader),
+            opts.enable_lifecycle,
+        ));
     let (http_stop_tx, mut http_stop_rx) = watch::channel(false);
     let server = tokio::spawn(
         axum::serve(listener, app)
@@ -125,6 +152,19 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     api.ready(Arc::clone(&db) as Arc<dyn Querier>);
     tracing::info!(path = %cfg.storage.path.display(), "store ready");
 
+    let rules = crate::rules::start(&cfg, &rule_files, &opts.rule_flags, &db, &metrics).await;
+    let _ = api
+        .rules
+        .set(Arc::clone(&rules.manager) as Arc<dyn crate::api::RuleSource>);
+    let reload = Arc::new(Reloader::new(
+        opts.source.clone(),
+        opts.rule_flags,
+        cfg.clone(),
+        Arc::clone(&rules.manager),
+        Arc::clone(&metrics),
+    ));
+    let _ = reloader.set(Arc::clone(&reload));
+
     let names: Vec<String> = collectors
         .iter()
         .map(|s| s.collector.name().to_string())
@@ -132,7 +172,8 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let source: Arc<dyn scheduler::AppenderSource> = Arc::clone(&db) as _;
     let handles = scheduler::spawn(source, collectors, Arc::clone(&metrics), stop_rx.clone());
-    let maintenance = tokio::spawn(maintain_loop(Arc::clone(&store), stop_rx));
+    let maintenance = tokio::spawn(maintain_loop(Arc::clone(&store), stop_rx.clone()));
+    let sighup = tokio::spawn(crate::reload::sighup_loop(reload, stop_rx));
     drop(store);
     tracing::info!(collectors = ?names, "warden started");
 
@@ -140,6 +181,8 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     tracing::info!(signal, "shutting down");
 
     let _ = stop_tx.send(true);
+    let _ = sighup.await;
+    rules.stop().await;
     for h in handles {
         let _ = h.await;
     }
@@ -159,6 +202,7 @@ pub async fn run(cfg: Config) -> Result<(), RunError> {
     // store be closed (and fsynced) explicitly.
     drop(state);
     drop(api);
+    drop(reloader);
     close_store(db).await;
     Ok(())
 }

@@ -62,6 +62,10 @@ pub struct SelfMetrics {
     collector_skipped: Family<CollectorLabel, Counter>,
     collector_cycles: Family<CollectorLabel, Counter>,
     store: Arc<OnceLock<StatsSource>>,
+    /// Rule evaluation (`warden_rule_*`).
+    pub rules: crate::rules::metrics::RuleMetrics,
+    /// Configuration reloads (`warden_config_last_reload_*`).
+    pub reload: crate::reload::ReloadMetrics,
 }
 
 impl std::fmt::Debug for SelfMetrics {
@@ -109,6 +113,8 @@ impl SelfMetrics {
             source: Arc::clone(&store),
         }));
         registry.register_collector(Box::new(BuildInfo));
+        let rules = crate::rules::metrics::RuleMetrics::register(&mut registry);
+        let reload = crate::reload::ReloadMetrics::register(&mut registry);
         SelfMetrics {
             registry,
             collector_errors,
@@ -116,6 +122,8 @@ impl SelfMetrics {
             collector_skipped,
             collector_cycles,
             store,
+            rules,
+            reload,
         }
     }
 

@@ -65,6 +65,24 @@ pub fn go_float(f: f64) -> String {
     format!("{f}")
 }
 
+/// A millisecond timestamp as Go's `time.Time` marshals to JSON (RFC 3339
+/// with the fraction's trailing zeros dropped), in UTC; `None` is Go's zero
+/// time, which Prometheus writes for "never".
+pub fn go_time(t_ms: Option<i64>) -> String {
+    let Some(t) = t_ms.and_then(chrono::DateTime::from_timestamp_millis) else {
+        return "0001-01-01T00:00:00Z".into();
+    };
+    let mut s = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let ms = t.timestamp_subsec_millis();
+    if ms != 0 {
+        let frac = format!("{ms:03}");
+        s.push('.');
+        s.push_str(frac.trim_end_matches('0'));
+    }
+    s.push('Z');
+    s
+}
+
 /// Appends a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -190,6 +208,14 @@ mod tests {
         assert_eq!(go_float(f64::NEG_INFINITY), "-Inf");
         assert_eq!(go_float(f64::NAN), "NaN");
         assert_eq!(go_float(0.0), "0");
+    }
+
+    #[test]
+    fn times_like_go() {
+        assert_eq!(go_time(None), "0001-01-01T00:00:00Z");
+        assert_eq!(go_time(Some(1_435_781_451_781)), "2015-07-01T20:10:51.781Z");
+        assert_eq!(go_time(Some(1_435_781_451_780)), "2015-07-01T20:10:51.78Z");
+        assert_eq!(go_time(Some(1_435_781_451_000)), "2015-07-01T20:10:51Z");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod encode;
 mod handlers;
 mod params;
 mod response;
+mod rules;
 
 use std::sync::{Arc, OnceLock};
 
@@ -19,7 +20,9 @@ use tokio::sync::Semaphore;
 use warden_rules::promql::Engine;
 use warden_tsdb::Querier;
 
+pub use encode::go_time;
 pub use params::{parse_duration, parse_time};
+pub use rules::RuleSource;
 
 /// What `/api/v1/status/buildinfo` reports. `features` is deliberately
 /// absent: Grafana takes a backend without it for Prometheus.
@@ -73,6 +76,9 @@ pub struct ApiState {
     pub concurrency: Semaphore,
     /// Reported by `/api/v1/status/buildinfo`.
     pub build: BuildInfo,
+    /// The running rule groups, for `/api/v1/rules` and `/api/v1/alerts`;
+    /// empty until rule evaluation starts.
+    pub rules: OnceLock<Arc<dyn RuleSource>>,
 }
 
 impl ApiState {
@@ -84,6 +90,7 @@ impl ApiState {
             engine,
             concurrency: Semaphore::new(max_concurrency.max(1)),
             build: BuildInfo::default(),
+            rules: OnceLock::new(),
         }
     }
 
@@ -112,6 +119,8 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/api/v1/label/{name}/values", get(handlers::label_values))
         .route("/api/v1/metadata", get(handlers::metadata))
         .route("/api/v1/status/buildinfo", get(handlers::buildinfo))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
         .route(
             "/api/v1/query_exemplars",
             get(handlers::query_exemplars).post(handlers::query_exemplars),

@@ -7,11 +7,13 @@
 //! Prometheus) and never leaks out of here, so it can be replaced without
 //! touching the rest of the binary.
 //!
-//! Sections that later versions will implement (`rule_files`,
-//! `scrape_configs`, `alerting`, ...) are refused with a "not supported yet"
+//! Sections that later versions will implement (`scrape_configs`,
+//! `alerting`, ...) are refused with a "not supported yet"
 //! error rather than silently ignored, so nobody believes an alert rule is
 //! being evaluated when it is not.
 
+mod rules;
+mod source;
 mod units;
 
 use std::collections::BTreeMap;
@@ -22,6 +24,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
+pub use rules::{ExternalUrl, RuleFilePattern, RulePack};
+pub use source::ConfigSource;
 pub use units::{ByteSize, PromDuration, format_duration, parse_bytes, parse_duration};
 
 /// The embedded default configuration, used when no `--config.file` is given.
@@ -76,7 +80,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         file: file.clone(),
         source,
     })?;
-    parse(&file, &text)
+    let mut cfg = parse(&file, &text)?;
+    cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok(cfg)
 }
 
 /// The embedded default configuration.
@@ -140,14 +146,19 @@ pub struct Config {
     /// The HTTP server.
     #[serde(default, deserialize_with = "null_as_default")]
     pub web: WebConfig,
+    /// Prometheus rule files to evaluate (paths or globs, relative to the
+    /// configuration file's directory).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub rule_files: Vec<RuleFilePattern>,
+    /// Stock rule packs compiled into warden, evaluated besides `rule_files`.
+    #[serde(default, deserialize_with = "rules::unique_packs")]
+    pub rule_packs: Vec<RulePack>,
+    /// The directory `rule_files` are relative to: the configuration
+    /// file's (the working directory for the embedded default).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 
     // Sections of later versions: refused with a clear error.
-    #[serde(
-        default,
-        rename = "rule_files",
-        deserialize_with = "not_yet::rule_files"
-    )]
-    _rule_files: Option<()>,
     #[serde(
         default,
         rename = "scrape_configs",
@@ -208,7 +219,6 @@ mod not_yet {
     }
 
     refuse!(
-        rule_files,
         scrape_configs,
         scrape_config_files,
         alerting,
@@ -275,6 +285,20 @@ impl Config {
             .get()
     }
 
+    /// The rule files `rule_files` names now, in configuration order, each
+    /// glob's matches sorted; a file named twice is loaded once.
+    pub fn rule_file_paths(&self) -> Result<Vec<PathBuf>, String> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        for pattern in &self.rule_files {
+            for p in pattern.expand(&self.base_dir)? {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The process collector's interval (its own, else `global.scrape_interval`).
     pub fn process_interval(&self) -> Duration {
         self.collectors
@@ -292,12 +316,15 @@ pub struct GlobalConfig {
     /// Default collection interval (Prometheus default: 1m).
     #[serde(deserialize_with = "positive_duration")]
     pub scrape_interval: PromDuration,
-    /// Default rule evaluation interval (Prometheus default: 1m); used once
-    /// rule evaluation exists.
+    /// Default rule evaluation interval (Prometheus default: 1m).
     #[serde(deserialize_with = "positive_duration")]
     pub evaluation_interval: PromDuration,
-    /// Labels for talking to external systems (alerts, remote write), once
-    /// those exist. Names must be valid Prometheus label names.
+    /// How far in the past rule queries look by default, so that late
+    /// samples are in (Prometheus default: 0).
+    pub rule_query_offset: PromDuration,
+    /// Labels added to alerts sent out (and, once it exists, remote write);
+    /// templates see them as `$externalLabels`. Names must be valid
+    /// Prometheus label names.
     pub external_labels: BTreeMap<LabelName, String>,
 }
 
@@ -306,6 +333,7 @@ impl Default for GlobalConfig {
         GlobalConfig {
             scrape_interval: PromDuration(Duration::from_secs(60)),
             evaluation_interval: PromDuration(Duration::from_secs(60)),
+            rule_query_offset: PromDuration(Duration::ZERO),
             external_labels: BTreeMap::new(),
         }
     }
@@ -542,13 +570,27 @@ impl<'de> Deserialize<'de> for WalFsync {
 pub struct WebConfig {
     /// `host:port` to listen on; `:port` means every interface.
     pub listen_address: ListenAddress,
+    /// The URL warden is reached under from outside (Prometheus's
+    /// `--web.external-url`); default `http://<hostname>:<port>`.
+    pub external_url: Option<ExternalUrl>,
 }
 
 impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             listen_address: ListenAddress(DEFAULT_LISTEN_ADDRESS.to_string()),
+            external_url: None,
         }
+    }
+}
+
+impl WebConfig {
+    /// The external URL: the configured one, else Prometheus's default
+    /// built from the host name and the listen port.
+    pub fn external_url(&self) -> ExternalUrl {
+        self.external_url
+            .clone()
+            .unwrap_or_else(|| ExternalUrl::from_listen_address(&self.listen_address.0))
     }
 }
 

@@ -111,13 +111,7 @@ fn bad_duration_is_located() {
 
 #[test]
 fn later_sections_are_refused_not_ignored() {
-    for section in [
-        "rule_files",
-        "scrape_configs",
-        "alerting",
-        "remote_write",
-        "notify",
-    ] {
+    for section in ["scrape_configs", "alerting", "remote_write", "notify"] {
         let (line, _, msg) = err(&format!("web:\n  listen_address: a:1\n{section}:\n  - x\n"));
         assert!(msg.contains("not supported yet"), "{msg}");
         assert!(msg.contains(section), "{msg}");
@@ -175,5 +169,98 @@ fn documentation_shows_the_embedded_default_verbatim() {
     assert!(
         doc.contains(DEFAULT_YAML),
         "docs/configuration.md must quote agent/src/config/default.yml exactly"
+    );
+}
+
+#[test]
+fn rule_settings_in_prometheus_shapes() {
+    let c = parse(
+        "x",
+        r#"
+global:
+  evaluation_interval: 30s
+  rule_query_offset: 10s
+  external_labels: {dc: eu1}
+rule_files:
+  - alerts.yml
+  - "rules/*.yml"
+rule_packs: [host, warden]
+web:
+  external_url: https://example.com/warden/
+"#,
+    )
+    .unwrap();
+    assert_eq!(c.global.evaluation_interval.get(), Duration::from_secs(30));
+    assert_eq!(c.global.rule_query_offset.get(), Duration::from_secs(10));
+    assert_eq!(
+        c.rule_files,
+        vec![
+            RuleFilePattern("alerts.yml".into()),
+            RuleFilePattern("rules/*.yml".into())
+        ]
+    );
+    assert_eq!(c.rule_packs, vec![RulePack::Host, RulePack::Warden]);
+    assert_eq!(c.web.external_url().0, "https://example.com/warden");
+    let d = parse("x", "").unwrap();
+    assert_eq!(d.global.rule_query_offset.get(), Duration::ZERO);
+    assert!(d.rule_files.is_empty() && d.rule_packs.is_empty());
+}
+
+#[test]
+fn rule_settings_errors_are_located() {
+    let (line, col, msg) = err("rule_files:\n  - ok.yml\n  - \"*/bad.yml\"\n");
+    assert_eq!((line, col), (Some(3), Some(5)), "{msg}");
+    assert!(msg.contains("invalid rule file path"), "{msg}");
+    let (line, _, msg) = err("rule_packs: [host, nginx]\n");
+    assert_eq!(line, Some(1), "{msg}");
+    assert!(msg.contains("nginx"), "{msg}");
+    let (_, _, msg) = err("rule_packs: [host, host]\n");
+    assert!(msg.contains("listed twice"), "{msg}");
+    let (line, _, msg) = err("web:\n  external_url: example.com\n");
+    assert_eq!(line, Some(2), "{msg}");
+    assert!(msg.contains("external URL"), "{msg}");
+}
+
+#[test]
+fn rule_files_are_relative_to_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("rules")).unwrap();
+    std::fs::write(dir.path().join("rules/b.yml"), "groups: []\n").unwrap();
+    std::fs::write(dir.path().join("rules/a.yml"), "groups: []\n").unwrap();
+    let conf = dir.path().join("warden.yml");
+    std::fs::write(&conf, "rule_files: [rules/*.yml, rules/a.yml]\n").unwrap();
+    let c = load(&conf).unwrap();
+    assert_eq!(
+        c.rule_file_paths().unwrap(),
+        vec![
+            dir.path().join("rules/a.yml"),
+            dir.path().join("rules/b.yml")
+        ]
+    );
+}
+
+#[test]
+fn flags_win_over_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("warden.yml");
+    std::fs::write(&conf, "web:\n  external_url: http://a.example\n").unwrap();
+    let source = ConfigSource {
+        file: Some(conf),
+        external_url: Some("http://b.example:80/x/".into()),
+        storage_path: Some(PathBuf::from("/tmp/d")),
+        ..ConfigSource::default()
+    };
+    let c = source.load().unwrap();
+    assert_eq!(c.web.external_url().0, "http://b.example/x");
+    assert_eq!(c.storage.path, PathBuf::from("/tmp/d"));
+    let bad = ConfigSource {
+        external_url: Some("nope".into()),
+        ..ConfigSource::default()
+    };
+    assert!(
+        bad.load()
+            .unwrap_err()
+            .to_string()
+            .starts_with("--web.external-url")
     );
 }
