@@ -188,7 +188,11 @@ const BROKEN: &[Broken] = &[
 #[test]
 fn broken_variants_are_rejected_naming_the_same_problem() {
     let files = yaml_files("broken");
-    assert_eq!(files.len(), BROKEN.len(), "one expectation per file: {files:?}");
+    assert_eq!(
+        files.len(),
+        BROKEN.len(),
+        "one expectation per file: {files:?}"
+    );
     for b in BROKEN {
         let file = Path::new(b.file);
         let p = promtool(&[], &[file]);
@@ -269,16 +273,127 @@ const PROMETHEUS3: &[Prometheus3] = &[
 #[test]
 fn where_prometheus_3_changed_the_format_warden_follows_3() {
     let files = yaml_files("prometheus3");
-    assert_eq!(files.len(), PROMETHEUS3.len(), "one expectation per file: {files:?}");
+    assert_eq!(
+        files.len(),
+        PROMETHEUS3.len(),
+        "one expectation per file: {files:?}"
+    );
     for c in PROMETHEUS3 {
         let file = Path::new(c.file);
         let p = promtool(&[], &[file]);
         let w = warden(&[], &[file]);
-        assert_eq!(p.code == 0, c.promtool_accepts, "promtool on {}: {p:?}", c.file);
+        assert_eq!(
+            p.code == 0,
+            c.promtool_accepts,
+            "promtool on {}: {p:?}",
+            c.file
+        );
         assert_eq!(w.code == 0, c.warden_accepts, "warden on {}: {w:?}", c.file);
-        let p_text = if c.promtool_accepts { &p.stdout } else { &p.stderr };
-        let w_text = if c.warden_accepts { &w.stdout } else { &w.stderr };
-        assert!(p_text.contains(c.promtool_says), "promtool on {}: {p:?}", c.file);
-        assert!(w_text.contains(c.warden_says), "warden on {}: {w:?}", c.file);
+        let p_text = if c.promtool_accepts {
+            &p.stdout
+        } else {
+            &p.stderr
+        };
+        let w_text = if c.warden_accepts {
+            &w.stdout
+        } else {
+            &w.stderr
+        };
+        assert!(
+            p_text.contains(c.promtool_says),
+            "promtool on {}: {p:?}",
+            c.file
+        );
+        assert!(
+            w_text.contains(c.warden_says),
+            "warden on {}: {w:?}",
+            c.file
+        );
     }
+}
+
+/// Runs `check config` of both tools in `dir` on a `prometheus.yml` and a
+/// `warden.yml` with the same `rule_files`.
+fn check_config_both(dir: &Path, rule_files: &[&str], flags: &[&str]) -> (Run, Run) {
+    let mut yaml = String::from("rule_files:\n");
+    for f in rule_files {
+        yaml.push_str(&format!("  - {f:?}\n"));
+    }
+    std::fs::write(dir.join("prometheus.yml"), &yaml).expect("write prometheus.yml");
+    std::fs::write(dir.join("warden.yml"), &yaml).expect("write warden.yml");
+    let go = |program: &Path, config: &str| {
+        let out = Command::new(program)
+            .args(["check", "config"])
+            .args(flags)
+            .arg(config)
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
+        Run {
+            code: out.status.code().expect("exited, not killed by a signal"),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    (
+        go(Path::new("/usr/bin/promtool"), "prometheus.yml"),
+        go(Path::new(env!("CARGO_BIN_EXE_warden")), "warden.yml"),
+    )
+}
+
+#[test]
+fn check_config_checks_the_rule_files_it_names_as_promtool_does() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for sub in ["rules", "broken"] {
+        std::os::unix::fs::symlink(fixtures().join(sub), dir.path().join(sub))
+            .expect("link fixtures");
+    }
+    let same_but_name = |p: &Run, w: &Run| {
+        let p_out = p
+            .stdout
+            .replace("Checking prometheus.yml", "Checking warden.yml")
+            .replace(
+                "prometheus.yml is valid prometheus config file syntax",
+                "warden.yml is valid warden config file syntax",
+            );
+        assert_eq!(w.code, p.code, "{w:?}");
+        assert_eq!(w.stdout, p_out);
+    };
+
+    // Valid files, a glob and a plain path: identical reports.
+    let valid = [
+        "rules/kube-prometheus/*.yml",
+        "rules/node_exporter/example-rules.yml",
+    ];
+    for flags in [&[][..], &["--lint-fatal"][..], &["--syntax-only"][..]] {
+        let (p, w) = check_config_both(dir.path(), &valid, flags);
+        same_but_name(&p, &w);
+        assert_eq!(w.stderr, p.stderr, "{flags:?}");
+    }
+    let (p, w) = check_config_both(dir.path(), &valid, &[]);
+    assert!(
+        p.stdout.contains("  SUCCESS: 9 rule files found\n"),
+        "{p:?}"
+    );
+    assert_eq!(w.code, 0);
+
+    // Broken files: the same verdict per file.
+    let (p, w) = check_config_both(dir.path(), &["broken/*.yml"], &[]);
+    same_but_name(&p, &w);
+    assert_eq!(p.code, 1);
+    assert_eq!(
+        w.stderr.matches("  FAILED:\n").count(),
+        p.stderr.matches("  FAILED:\n").count(),
+        "{w:?}"
+    );
+
+    // A plain path naming no file fails the configuration itself.
+    let (p, w) = check_config_both(dir.path(), &["rules/missing.yml"], &[]);
+    same_but_name(&p, &w);
+    assert_eq!(w.code, 1);
+    assert_eq!(w.stderr, p.stderr);
+    assert_eq!(
+        w.stderr,
+        "  FAILED: \"rules/missing.yml\" does not point to an existing file\n"
+    );
 }

@@ -75,13 +75,13 @@ impl Outcome {
 
     /// promtool's statuses: 1 for errors, 3 for lint problems under
     /// `--lint-fatal`, else 0.
-    fn exit_code(&self, lint: LintSettings) -> ExitCode {
+    fn status(&self, lint: LintSettings) -> u8 {
         if self.failed && self.has_errors {
-            ExitCode::FAILURE
+            1
         } else if self.failed && lint.fatal {
-            ExitCode::from(3)
+            3
         } else {
-            ExitCode::SUCCESS
+            0
         }
     }
 }
@@ -128,7 +128,7 @@ fn run(
         .and_then(|()| body(settings, &mut out, &mut err, &mut outcome))
         .and_then(|()| out.flush());
     match written {
-        Ok(()) => outcome.exit_code(settings),
+        Ok(()) => ExitCode::from(outcome.status(settings)),
         Err(e) => {
             let _ = writeln!(err, "warden: error: cannot write the report: {e}");
             ExitCode::FAILURE
@@ -142,5 +142,25 @@ fn not_a_file(path: &Path) -> Option<String> {
         Ok(m) if m.is_dir() => Some(format!("'{}' is a directory", path.display())),
         Ok(_) => None,
         Err(_) => Some(format!("path '{}' does not exist", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_promtools() {
+        let lenient = LintSettings::default();
+        let fatal = LintSettings {
+            fatal: true,
+            ..LintSettings::default()
+        };
+        let mut o = Outcome::default();
+        assert_eq!((o.status(lenient), o.status(fatal)), (0, 0));
+        o.lint_problem();
+        assert_eq!((o.status(lenient), o.status(fatal)), (0, 3));
+        o.error();
+        assert_eq!((o.status(lenient), o.status(fatal)), (1, 1));
     }
 }
