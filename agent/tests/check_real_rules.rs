@@ -19,11 +19,12 @@ struct Run {
     stderr: String,
 }
 
-fn run(program: &Path, args: &[&str], files: &[&Path]) -> Run {
+/// Runs `program` in `dir` with `args` and then `files`.
+fn run(dir: &Path, program: &Path, args: &[&str], files: &[&Path]) -> Run {
     let out = Command::new(program)
         .args(args)
         .args(files)
-        .current_dir(fixtures())
+        .current_dir(dir)
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
     Run {
@@ -33,21 +34,31 @@ fn run(program: &Path, args: &[&str], files: &[&Path]) -> Run {
     }
 }
 
-fn promtool(args: &[&str], files: &[&Path]) -> Run {
+fn promtool_binary() -> &'static Path {
     let promtool = Path::new("/usr/bin/promtool");
     assert!(
         promtool.exists(),
         "promtool is not installed: install Debian's `prometheus` package (scripts/test does)"
     );
-    let mut all = vec!["check", "rules"];
-    all.extend_from_slice(args);
-    run(promtool, &all, files)
+    promtool
 }
 
+fn warden_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_warden"))
+}
+
+/// `promtool check rules ARGS FILES` in the fixture directory.
+fn promtool(args: &[&str], files: &[&Path]) -> Run {
+    let mut all = vec!["check", "rules"];
+    all.extend_from_slice(args);
+    run(&fixtures(), promtool_binary(), &all, files)
+}
+
+/// `warden check rules ARGS FILES` in the fixture directory.
 fn warden(args: &[&str], files: &[&Path]) -> Run {
     let mut all = vec!["check", "rules"];
     all.extend_from_slice(args);
-    run(Path::new(env!("CARGO_BIN_EXE_warden")), &all, files)
+    run(&fixtures(), warden_binary(), &all, files)
 }
 
 /// The fixture directory; the checkers run inside it, so both print the
@@ -322,22 +333,14 @@ fn check_config_both(dir: &Path, rule_files: &[&str], flags: &[&str]) -> (Run, R
     std::fs::write(dir.join("prometheus.yml"), &yaml).expect("write prometheus.yml");
     std::fs::write(dir.join("warden.yml"), &yaml).expect("write warden.yml");
     let go = |program: &Path, config: &str| {
-        let out = Command::new(program)
-            .args(["check", "config"])
-            .args(flags)
-            .arg(config)
-            .current_dir(dir)
-            .output()
-            .unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
-        Run {
-            code: out.status.code().expect("exited, not killed by a signal"),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        let mut args = vec!["check", "config"];
+        args.extend_from_slice(flags);
+        args.push(config);
+        run(dir, program, &args, &[])
     };
     (
-        go(Path::new("/usr/bin/promtool"), "prometheus.yml"),
-        go(Path::new(env!("CARGO_BIN_EXE_warden")), "warden.yml"),
+        go(promtool_binary(), "prometheus.yml"),
+        go(warden_binary(), "warden.yml"),
     )
 }
 
