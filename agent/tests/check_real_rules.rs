@@ -182,10 +182,11 @@ const BROKEN: &[Broken] = &[
         warden_at: "10:7",
     },
     Broken {
+        // promtool gives no place for template problems.
         file: "broken/bad-template.rules.yml",
-        promtool_says: "annotation \"summary\": template: __alert_KubeStateMetricsListErrors:1:",
-        warden_says: "annotation \"summary\": template: __alert_KubeStateMetricsListErrors:1:",
-        warden_at: "",
+        promtool_says: "annotation \"summary\": template: __alert_KubeStateMetricsListErrors:1: unclosed action",
+        warden_says: "annotation \"summary\": template: __alert_KubeStateMetricsListErrors:1: unclosed action",
+        warden_at: "8:16",
     },
     Broken {
         // promtool points at the `name` key, warden at its value.
@@ -221,11 +222,7 @@ fn broken_variants_are_rejected_naming_the_same_problem() {
             b.file,
             p.stderr
         );
-        let place = if b.warden_at.is_empty() {
-            format!("{}: ", b.file)
-        } else {
-            format!("{}: {}: ", b.file, b.warden_at)
-        };
+        let place = format!("{}: {}: ", b.file, b.warden_at);
         let line = w
             .stderr
             .lines()

@@ -8,5 +8,6 @@ pub mod promql;
 pub mod query;
 pub mod rulefmt;
 pub mod state;
+pub mod template;
 pub mod trend;
 mod xxhash;

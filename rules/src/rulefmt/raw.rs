@@ -102,8 +102,10 @@ pub struct RawRule {
     pub for_: Option<Spanned<String>>,
     #[serde(default)]
     pub keep_firing_for: Option<Spanned<String>>,
+    /// Values keep their place: alerting rules' labels and annotations are
+    /// templates, and a template error names where its value is.
     #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
+    pub labels: Option<BTreeMap<String, Spanned<String>>>,
     #[serde(default)]
-    pub annotations: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, Spanned<String>>>,
 }

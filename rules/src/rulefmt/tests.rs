@@ -228,3 +228,35 @@ fn duplicate_keys_are_reported_without_parser_advice() {
     let e = errors("groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n    expr: down\n");
     assert_eq!(e, ["r.yml: 6:5: duplicate mapping key: expr"]);
 }
+
+#[test]
+fn alert_templates_must_parse() {
+    let e = errors(
+        r#"groups:
+- name: a
+  rules:
+  - alert: A
+    expr: up
+    labels:
+      sev: "{{ $labels.x "
+    annotations:
+      summary: "{{ humanize }"
+      ok: "{{ $value | humanize }} {{ query \"up\" | first | value }}"
+      desc: |
+        line one
+        {{ nosuch 1 }}
+  - record: r
+    expr: up
+    labels:
+      plain: "{{ not a template for recording rules"
+"#,
+    );
+    assert_eq!(
+        e,
+        [
+            r#"r.yml: 7:12: group "a", rule 1, "A": label "sev": template: __alert_A:1: unclosed action"#,
+            r#"r.yml: 9:16: group "a", rule 1, "A": annotation "summary": template: __alert_A:1: unexpected "}" in operand"#,
+            r#"r.yml: 12:9: group "a", rule 1, "A": annotation "desc": template: __alert_A:2: function "nosuch" not defined"#,
+        ]
+    );
+}

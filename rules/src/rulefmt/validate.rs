@@ -1,6 +1,6 @@
 //! promtool's checks over a parsed rule file, collecting every problem.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde_saphyr::Spanned;
 use warden_tsdb::labels::{is_valid_label_name, is_valid_metric_name};
@@ -210,18 +210,24 @@ fn check_rule(
             );
         }
     }
-    let labels = r.labels.unwrap_or_default();
-    for k in labels.keys() {
+    let spanned_labels = r.labels.unwrap_or_default();
+    for k in spanned_labels.keys() {
         if !is_valid_label_name(k) || k == "__name__" {
             p.add(Some(at), ctx, format!("invalid label name: {k}"));
         }
     }
-    let annotations = r.annotations.unwrap_or_default();
-    for k in annotations.keys() {
+    let spanned_annotations = r.annotations.unwrap_or_default();
+    for k in spanned_annotations.keys() {
         if !is_valid_label_name(k) {
             p.add(Some(at), ctx, format!("invalid annotation name: {k}"));
         }
     }
+    if let Some(alert) = &r.alert {
+        check_templates(p, &alert.value, "label", &spanned_labels, ctx);
+        check_templates(p, &alert.value, "annotation", &spanned_annotations, ctx);
+    }
+    let labels = unspan(spanned_labels);
+    let annotations = unspan(spanned_annotations);
     let for_ms = duration(p, &r.for_, ctx).unwrap_or(0);
     let keep_firing_for_ms = duration(p, &r.keep_firing_for, ctx).unwrap_or(0);
 
@@ -246,4 +252,29 @@ fn check_rule(
         labels,
         position: at,
     })
+}
+
+/// promtool's template check of an alerting rule: every label and
+/// annotation value must parse as a template named `__alert_<name>`.
+fn check_templates(
+    p: &mut Problems<'_>,
+    alert: &str,
+    what: &str,
+    values: &BTreeMap<String, Spanned<String>>,
+    context: Option<&str>,
+) {
+    let name = format!("__alert_{alert}");
+    for (key, value) in values {
+        if let Err(e) = crate::template::check(&name, &value.value) {
+            p.add(
+                Some(position(value)),
+                context,
+                format!("{what} {key:?}: {e}"),
+            );
+        }
+    }
+}
+
+fn unspan(values: BTreeMap<String, Spanned<String>>) -> BTreeMap<String, String> {
+    values.into_iter().map(|(k, v)| (k, v.value)).collect()
 }
