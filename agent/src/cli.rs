@@ -39,6 +39,9 @@ pub enum Command {
     /// Check rule and configuration files, as promtool does.
     #[command(subcommand)]
     Check(CheckCommand),
+    /// Unit testing, as `promtool test`.
+    #[command(subcommand)]
+    Test(TestCommand),
 }
 
 /// `warden check ...`
@@ -48,6 +51,13 @@ pub enum CheckCommand {
     Rules(crate::check_cli::CheckRulesArgs),
     /// Check a warden configuration file and the rule files it names.
     Config(crate::check_cli::CheckConfigArgs),
+}
+
+/// `warden test ...`
+#[derive(Debug, Subcommand)]
+pub enum TestCommand {
+    /// Run rule unit tests written for `promtool test rules`.
+    Rules(crate::test_rules_cli::TestRulesArgs),
 }
 
 /// `warden promql ...`

@@ -20,6 +20,7 @@ mod scheduler;
 mod selfcollector;
 mod selfmetrics;
 mod store;
+mod test_rules_cli;
 mod wiring;
 
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{CheckCommand, Cli, Command, LeakCommand, PromqlCommand, RunArgs};
+use crate::cli::{CheckCommand, Cli, Command, LeakCommand, PromqlCommand, RunArgs, TestCommand};
 use crate::config::ConfigSource;
 
 /// Where `warden query` asks by default: a local warden.
@@ -67,6 +68,7 @@ fn main() -> ExitCode {
         }
         Command::Check(CheckCommand::Rules(args)) => check_cli::run_rules(&args),
         Command::Check(CheckCommand::Config(args)) => check_cli::run_config(&args),
+        Command::Test(TestCommand::Rules(args)) => test_rules_cli::run(&args),
     }
 }
 

@@ -29,7 +29,7 @@ fn unknown_key_exits_2_naming_file_line_column() {
 #[test]
 fn unsupported_section_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), "rule_files:\n  - rules.yml\n");
+    let cfg = write_config(dir.path(), "remote_write:\n  - url: http://x\n");
     let (code, stderr) = run_to_exit(&["run", "--config.file", cfg.to_str().unwrap()]);
     assert_eq!(code, Some(2), "stderr: {stderr}");
     assert!(stderr.contains("not supported yet"), "{stderr}");

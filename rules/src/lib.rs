@@ -10,4 +10,5 @@ pub mod rulefmt;
 pub mod state;
 pub mod template;
 pub mod trend;
+pub mod unittest;
 mod xxhash;

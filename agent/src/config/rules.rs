@@ -76,6 +76,8 @@ pub enum RulePack {
     Host,
     /// warden watching itself: collectors, store, rule evaluation.
     Warden,
+    /// Memory leaks and limits, from the leak detector's series.
+    Leak,
 }
 
 impl RulePack {
@@ -84,6 +86,7 @@ impl RulePack {
         match self {
             RulePack::Host => "host",
             RulePack::Warden => "warden",
+            RulePack::Leak => "leak",
         }
     }
 }

@@ -25,6 +25,10 @@ fn embedded_default_parses() {
         c.storage.wal_fsync,
         WalFsync::Interval(Duration::from_secs(10))
     );
+    assert_eq!(
+        c.rule_packs,
+        vec![RulePack::Host, RulePack::Warden, RulePack::Leak]
+    );
 }
 
 #[test]

@@ -4,9 +4,13 @@
 //! Loading is all or nothing: every file is parsed and validated, every
 //! problem is collected with its file, line and column, and only a set with
 //! no problem at all is handed on. That is what lets a reload with a broken
-//! file leave the running rules untouched.
+//! file leave the running rules untouched. Besides what the rule-file
+//! reader checks, alerting rules' label and annotation templates must
+//! parse, as promtool requires: a template that cannot work is refused at
+//! load, not discovered when the alert fires.
 
-use warden_rules::rulefmt::{self, LoadOptions, RuleError, RuleFile};
+use warden_rules::rulefmt::{self, LoadOptions, RuleError, RuleFile, RuleKind};
+use warden_rules::template;
 
 use super::packs;
 use crate::config::Config;
@@ -28,7 +32,7 @@ pub fn load(cfg: &Config) -> Result<Vec<RuleFile>, RuleLoadError> {
     for &pack in &cfg.rule_packs {
         let name = packs::file_name(pack);
         match rulefmt::parse(&name, packs::text(pack), LoadOptions::default()) {
-            Ok(f) => files.push(f),
+            Ok(f) => accept(f, &mut files, &mut problems),
             Err(e) => problems.extend(e.errors.iter().map(describe)),
         }
     }
@@ -36,7 +40,7 @@ pub fn load(cfg: &Config) -> Result<Vec<RuleFile>, RuleLoadError> {
         Ok(paths) => {
             for path in paths {
                 match rulefmt::load(&path, LoadOptions::default()) {
-                    Ok(f) => files.push(f),
+                    Ok(f) => accept(f, &mut files, &mut problems),
                     Err(e) => problems.extend(e.errors.iter().map(describe)),
                 }
             }
@@ -47,6 +51,41 @@ pub fn load(cfg: &Config) -> Result<Vec<RuleFile>, RuleLoadError> {
         Ok(files)
     } else {
         Err(RuleLoadError { problems })
+    }
+}
+
+/// Keeps a parsed file whose templates parse; reports those that do not.
+fn accept(file: RuleFile, files: &mut Vec<RuleFile>, problems: &mut Vec<String>) {
+    let before = problems.len();
+    for g in &file.groups {
+        for (i, rule) in g.rules.iter().enumerate() {
+            let RuleKind::Alerting {
+                alert, annotations, ..
+            } = &rule.kind
+            else {
+                continue;
+            };
+            // Prometheus names the template after the alert in its messages.
+            let name = format!("__alert_{alert}");
+            let texts = rule
+                .labels
+                .iter()
+                .map(|(k, v)| ("label", k, v))
+                .chain(annotations.iter().map(|(k, v)| ("annotation", k, v)));
+            for (what, key, text) in texts {
+                if let Err(e) = template::check(&name, text) {
+                    problems.push(describe(&RuleError {
+                        file: file.path.clone(),
+                        position: Some(rule.position),
+                        context: Some(format!("group {:?}, rule {}, {alert:?}", g.name, i + 1)),
+                        message: format!("{what} {key:?}: {e}"),
+                    }));
+                }
+            }
+        }
+    }
+    if problems.len() == before {
+        files.push(file);
     }
 }
 
@@ -72,15 +111,22 @@ mod tests {
     use crate::config::{RuleFilePattern, RulePack};
 
     fn config(dir: &std::path::Path, patterns: &[&str], packs: &[RulePack]) -> Config {
-        Config {
-            rule_files: patterns
-                .iter()
-                .map(|p| RuleFilePattern::parse(p).unwrap())
-                .collect(),
-            rule_packs: packs.to_vec(),
-            base_dir: dir.to_path_buf(),
-            ..Config::default()
-        }
+        let mut c = Config::default();
+        c.rule_files = patterns
+            .iter()
+            .map(|p| RuleFilePattern::parse(p).unwrap())
+            .collect();
+        c.rule_packs = packs.to_vec();
+        c.base_dir = dir.to_path_buf();
+        c
+    }
+
+    #[test]
+    fn the_embedded_default_loads_every_pack_templates_included() {
+        let cfg = crate::config::load_default().unwrap();
+        let files = load(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(names, ["pack:host.yml", "pack:warden.yml", "pack:leak.yml"]);
     }
 
     #[test]
@@ -110,15 +156,25 @@ mod tests {
             "groups:\n  - name: g\n    rulez: []\n",
         )
         .unwrap();
+        std::fs::write(
+            dir.path().join("bad3.yml"),
+            "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: up\n        annotations:\n          summary: '{{ $labels.x'\n",
+        )
+        .unwrap();
         let e = load(&config(
             dir.path(),
-            &["bad1.yml", "bad2.yml", "gone.yml"],
+            &["bad1.yml", "bad2.yml", "bad3.yml", "gone.yml"],
             &[],
         ))
         .unwrap_err();
-        assert_eq!(e.problems.len(), 3, "{e}");
+        assert_eq!(e.problems.len(), 4, "{e}");
         assert!(e.problems[0].contains("bad1.yml:5:"), "{e}");
         assert!(e.problems[1].contains("bad2.yml:3:"), "{e}");
-        assert!(e.problems[2].contains("gone.yml"), "{e}");
+        assert!(
+            e.problems[2].contains("bad3.yml:4:")
+                && e.problems[2].contains("annotation \"summary\": template: __alert_A"),
+            "{e}"
+        );
+        assert!(e.problems[3].contains("gone.yml"), "{e}");
     }
 }

@@ -14,6 +14,7 @@ pub fn text(pack: RulePack) -> &'static str {
     match pack {
         RulePack::Host => include_str!("../../../rules/packs/host.yml"),
         RulePack::Warden => include_str!("../../../rules/packs/warden.yml"),
+        RulePack::Leak => include_str!("../../../rules/packs/leak.yml"),
     }
 }
 
@@ -29,7 +30,7 @@ mod tests {
 
     #[test]
     fn every_pack_is_a_valid_rule_file() {
-        for pack in [RulePack::Host, RulePack::Warden] {
+        for pack in [RulePack::Host, RulePack::Warden, RulePack::Leak] {
             let f = parse(&file_name(pack), text(pack), LoadOptions::default())
                 .unwrap_or_else(|e| panic!("pack {}: {e}", pack.name()));
             assert!(f.rule_count() > 0, "pack {} has no rules", pack.name());

@@ -202,3 +202,105 @@ async fn finish(shared: &Shared, key: &str, rules: u64, cell: &StatusCell, ts: i
         },
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use warden_rules::promql::{PromqlError, QueryOutput, Value};
+    use warden_rules::rulefmt::{LoadOptions, parse};
+    use warden_tsdb::{Db, DbOptions};
+
+    use crate::rules::console::ConsoleSink;
+
+    /// A query that takes `delay` and records how many run at once.
+    struct Slow {
+        delay: Duration,
+        running: AtomicUsize,
+        most: AtomicUsize,
+        calls: AtomicUsize,
+    }
+
+    impl QueryFn for Slow {
+        fn instant(&self, _: &str, _: i64) -> Result<QueryOutput, PromqlError> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(self.delay);
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            Ok(QueryOutput {
+                value: Value::Vector(Vec::new()),
+                annotations: Default::default(),
+            })
+        }
+    }
+
+    fn metric(text: &str, name: &str) -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} not in\n{text}"))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_slow_group_never_overlaps_and_counts_missed_iterations() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Db::open(dir.path(), DbOptions::default()).unwrap());
+        let metrics = Arc::new(SelfMetrics::new());
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let (book, book_task) = StateBook::start(dir.path().join("alerts.json"), stop_rx);
+        let (sink, _console) = ConsoleSink::start(Arc::clone(&metrics));
+        let slow = Arc::new(Slow {
+            delay: Duration::from_millis(250),
+            running: AtomicUsize::new(0),
+            most: AtomicUsize::new(0),
+            calls: AtomicUsize::new(0),
+        });
+        let shared = Arc::new(Shared {
+            query: Arc::clone(&slow) as _,
+            store: Arc::clone(&db) as _,
+            sink: sink as _,
+            metrics: Arc::clone(&metrics),
+            book,
+        });
+        let file = parse(
+            "slow.yml",
+            "groups:\n  - name: slow\n    interval: 100ms\n    rules:\n      - record: r\n        expr: vector(1)\n",
+            LoadOptions::default(),
+        )
+        .unwrap();
+        let def = file.groups[0].clone();
+        let opts = GroupOptions::default();
+        let group = Group::new("slow.yml", &def, &opts);
+        let running = RunningGroup::spawn(shared, "slow.yml;slow".into(), def, opts, group);
+        // Until at least three evaluations have run.
+        while slow.calls.load(Ordering::SeqCst) < 3 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        running.stop().await;
+        stop_tx.send(true).unwrap();
+        book_task.await.unwrap();
+
+        assert_eq!(
+            slow.most.load(Ordering::SeqCst),
+            1,
+            "evaluations overlapped"
+        );
+        let text = metrics.encode_openmetrics();
+        let label = "{rule_group=\"slow.yml;slow\"}";
+        let evaluations = metric(&text, &format!("warden_rule_evaluations_total{label}"));
+        let missed = metric(
+            &text,
+            &format!("warden_rule_group_iterations_missed_total{label}"),
+        );
+        let iterations = metric(&text, &format!("warden_rule_group_iterations_total{label}"));
+        assert_eq!(evaluations as usize, slow.calls.load(Ordering::SeqCst));
+        assert!(missed >= 1.0, "{text}");
+        assert_eq!(
+            iterations,
+            evaluations + missed,
+            "missed ticks are scheduled iterations"
+        );
+    }
+}

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod rules;
+
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -31,6 +33,11 @@ pub struct Warden {
 impl Warden {
     /// Starts `warden run --config.file <config> --web.listen-address 127.0.0.1:<port>`.
     pub fn start(dir: &Path, config: &Path, port: u16) -> Warden {
+        Warden::start_with(dir, config, port, &[])
+    }
+
+    /// [`Warden::start`] with extra flags.
+    pub fn start_with(dir: &Path, config: &Path, port: u16, extra: &[&str]) -> Warden {
         let stderr_path = dir.join(format!("warden-{port}-{}.log", unique()));
         let stderr = std::fs::File::create(&stderr_path).expect("create log file");
         let child = Command::new(env!("CARGO_BIN_EXE_warden"))
@@ -40,6 +47,7 @@ impl Warden {
             .arg("--web.listen-address")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--log.level=debug")
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)
@@ -90,6 +98,11 @@ impl Warden {
         let pid = self.pid();
         signal(pid, rustix::process::Signal::TERM);
         self.wait_exit()
+    }
+
+    /// Sends SIGHUP (reload).
+    pub fn hangup(&self) {
+        signal(self.pid(), rustix::process::Signal::HUP);
     }
 
     /// Sends SIGKILL (a crash) and waits for the process to be gone.
@@ -155,9 +168,21 @@ impl Response {
 
 /// `GET path` on 127.0.0.1:port with an optional `Accept` header.
 pub fn get(port: u16, path: &str, accept: Option<&str>) -> std::io::Result<Response> {
+    request(port, "GET", path, accept)
+}
+
+/// `method path` (no body) on 127.0.0.1:port.
+pub fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    accept: Option<&str>,
+) -> std::io::Result<Response> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
     s.set_read_timeout(Some(WAIT))?;
-    let mut req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: 0\r\n"
+    );
     if let Some(a) = accept {
         req.push_str(&format!("Accept: {a}\r\n"));
     }

@@ -28,6 +28,7 @@ use crate::alerting::notify::{mark_sent, needs_sending, to_outgoing};
 use crate::promql::{InstantSample, QueryOutput, Value};
 use crate::query::QueryFn;
 use crate::rulefmt;
+use crate::template::{self, TemplateData};
 use rule::{Kind, Rule};
 
 /// Settings shared by every group, from the global configuration and flags.
@@ -167,6 +168,8 @@ impl Group {
             limit: self.limit,
             interval_ms: self.interval_ms,
             resend_delay_ms: self.resend_delay_ms,
+            external_labels: &self.external_labels,
+            external_url: &self.external_url,
         };
         for rule in &mut self.rules {
             let rule_started = Instant::now();
@@ -284,19 +287,21 @@ fn rule_status(r: &Rule) -> RuleStatus {
     }
 }
 
-/// The figures every rule of one evaluation shares.
-struct EvalContext {
+/// What every rule of one evaluation shares.
+struct EvalContext<'a> {
     ts_ms: i64,
     out_ts: i64,
     limit: u64,
     interval_ms: i64,
     resend_delay_ms: i64,
+    external_labels: &'a BTreeMap<String, String>,
+    external_url: &'a str,
 }
 
 /// Runs one rule's query and turns the result into the samples to write.
 fn eval_rule(
     rule: &mut Rule,
-    ctx: &EvalContext,
+    ctx: &EvalContext<'_>,
     query: &dyn QueryFn,
 ) -> Result<Vec<(Labels, f64)>, String> {
     let output = query
@@ -311,9 +316,65 @@ fn eval_rule(
             Ok(out)
         }
         Kind::Alerting(ar) => {
-            let mut expand = |text: &str, _: &Labels, _: f64| text.to_string();
+            let mut expander = Expander::new(&ar.name, ctx, query);
+            let mut expand = |text: &str, series: &Labels, v: f64| expander.expand(text, series, v);
             ar.eval(&result, ctx.ts_ms, ctx.limit, &mut expand)
                 .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Expands an alerting rule's label and annotation templates for the
+/// elements of one result, as Prometheus does: `$labels` are the element's
+/// labels as the query returned them, `$value` its value, the template is
+/// named `__alert_<name>`, `query` runs at the evaluation time, and a
+/// failing template becomes `<error expanding template: …>` in its place.
+struct Expander<'a> {
+    name: String,
+    ctx: &'a EvalContext<'a>,
+    query: &'a dyn QueryFn,
+    /// The last element's labels as a map (each element expands several
+    /// templates in a row).
+    last: Option<(Labels, BTreeMap<String, String>)>,
+}
+
+impl<'a> Expander<'a> {
+    fn new(alert: &str, ctx: &'a EvalContext<'a>, query: &'a dyn QueryFn) -> Expander<'a> {
+        Expander {
+            name: format!("__alert_{alert}"),
+            ctx,
+            query,
+            last: None,
+        }
+    }
+
+    fn expand(&mut self, text: &str, series: &Labels, value: f64) -> String {
+        // Text without an action expands to itself; skip the parser.
+        if !text.contains("{{") {
+            return text.to_string();
+        }
+        if self.last.as_ref().is_none_or(|(l, _)| l != series) {
+            let map = series
+                .iter()
+                .map(|l| (l.name.clone(), l.value.clone()))
+                .collect();
+            self.last = Some((series.clone(), map));
+        }
+        let Some((_, labels)) = &self.last else {
+            return text.to_string();
+        };
+        let data = TemplateData {
+            labels,
+            external_labels: self.ctx.external_labels,
+            external_url: self.ctx.external_url,
+            value,
+        };
+        match template::expand(&self.name, text, &data, self.ctx.ts_ms, self.query) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(alert = %self.name, error = %e, "expanding alert template failed");
+                format!("<error expanding template: {e}>")
+            }
         }
     }
 }

@@ -330,3 +330,6 @@ fn next_evaluation_follows_prometheus_alignment() {
     assert_eq!(g.next_evaluation_ms(n), n + 60_000);
     assert_eq!(g.next_evaluation_ms(n - 1), n);
 }
+
+mod alerts;
+mod persist;

@@ -27,7 +27,7 @@ mod selectors;
 mod tests;
 #[cfg(test)]
 mod testutil;
-mod value;
+pub(crate) mod value;
 
 use std::time::Duration;
 

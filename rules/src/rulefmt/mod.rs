@@ -10,8 +10,9 @@
 mod duration;
 mod lint;
 mod raw;
+mod unknown;
 mod validate;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use lint::{DuplicateRule, duplicate_rules};
 
@@ -122,6 +123,10 @@ pub struct LoadOptions {
     /// `concurrency`, `params`, `headers`, `notifier_headers`, `type`,
     /// `eval_alignment`, `debug`, `update_entries_limit`) and ignore them.
     pub lenient: bool,
+    /// Ignore every field the format does not know, at any level, as
+    /// promtool's `--ignore-unknown-fields` does (rule files that carry
+    /// their own bookkeeping fields, such as `namespace` or `ownership`).
+    pub ignore_unknown_fields: bool,
 }
 
 /// One problem in a rule file, worded as promtool words it.
@@ -161,8 +166,12 @@ pub struct RuleFileErrors {
 
 /// Parses and validates rule-file text; `path` is used in messages only.
 pub fn parse(path: &str, text: &str, options: LoadOptions) -> Result<RuleFile, RuleFileErrors> {
-    let raw = yaml::from_str::<raw::RawFile>(path, text)
-        .map_err(|e| RuleFileErrors { errors: vec![e] })?;
+    let raw = if options.ignore_unknown_fields {
+        unknown::from_str_ignoring_unknown(path, text)
+    } else {
+        yaml::from_str::<raw::RawFile>(path, text)
+    }
+    .map_err(|e| RuleFileErrors { errors: vec![e] })?;
     validate::validate(path, raw, options)
 }
 

@@ -171,8 +171,34 @@ fn vmalert_fields_need_lenient_loading() {
         "{}",
         e[0]
     );
-    let f = parse("r.yml", text, LoadOptions { lenient: true }).unwrap();
+    let lenient = LoadOptions {
+        lenient: true,
+        ..LoadOptions::default()
+    };
+    let f = parse("r.yml", text, lenient).unwrap();
     assert_eq!(f.rule_count(), 1);
+}
+
+#[test]
+fn unknown_fields_can_be_ignored() {
+    let text = "namespace: n\ngroups:\n- name: a\n  ownership:\n    service: \"x\"\n\n    team: y\n  eval_offset: 1m\n  rules:\n  - record: x\n    owner: z\n    expr: up\n  - alert: A\n    expr: up == 0\n    for: 5x\n";
+    assert!(errors(text)[0].starts_with("r.yml: 1:1: unknown field `namespace`"));
+    let ignore = LoadOptions {
+        ignore_unknown_fields: true,
+        ..LoadOptions::default()
+    };
+    // Unknown fields go; real problems keep their original positions.
+    let e = parse("r.yml", text, ignore).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        r#"r.yml: 15:10: not a valid duration string: "5x""#
+    );
+    let f = parse("r.yml", &text.replace("5x", "5m"), ignore).unwrap();
+    assert_eq!(f.rule_count(), 2);
+    assert_eq!(f.groups[0].rules[0].expr, "up");
+    // A flow mapping cannot be blanked line by line: the error stays.
+    let flow = "groups: [{name: a, extra: 1, rules: []}]\n";
+    assert!(parse("r.yml", flow, ignore).is_err());
 }
 
 #[test]

@@ -97,7 +97,7 @@ fn check_group(
             format!("groupname: {name:?} is repeated in the same file"),
         );
     }
-    if !options.lenient {
+    if !options.lenient && !options.ignore_unknown_fields {
         for (field, field_at) in g.vmalert_fields() {
             p.add(
                 Some(field_at),

@@ -34,7 +34,7 @@ pub use runner::run_script;
 pub use script::{
     Command, Eval, EvalKind, ExpectedSeries, Load, MessageMatch, Script, ScriptError, parse_script,
 };
-pub use series::{SeqValue, SeriesDesc, parse_series_desc};
+pub use series::{SeqValue, SeriesDesc, parse_labels_prefix, parse_series_desc};
 pub use store::MemStore;
 
 use super::{Engine, EngineOptions};
