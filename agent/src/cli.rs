@@ -36,9 +36,21 @@ pub enum Command {
     /// Leak-detection tools.
     #[command(subcommand)]
     Leak(LeakCommand),
+    /// Check rule and configuration files, as promtool does.
+    #[command(subcommand)]
+    Check(CheckCommand),
     /// Unit testing, as `promtool test`.
     #[command(subcommand)]
     Test(TestCommand),
+}
+
+/// `warden check ...`
+#[derive(Debug, Subcommand)]
+pub enum CheckCommand {
+    /// Check Prometheus rule files.
+    Rules(crate::check_cli::CheckRulesArgs),
+    /// Check a warden configuration file and the rule files it names.
+    Config(crate::check_cli::CheckConfigArgs),
 }
 
 /// `warden test ...`

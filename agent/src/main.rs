@@ -4,6 +4,7 @@
 //! Prometheus's tools do), 1 on any other failure.
 
 mod api;
+mod check_cli;
 mod cli;
 mod config;
 mod exposition;
@@ -28,7 +29,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, LeakCommand, PromqlCommand, RunArgs, TestCommand};
+use crate::cli::{CheckCommand, Cli, Command, LeakCommand, PromqlCommand, RunArgs, TestCommand};
 use crate::config::ConfigSource;
 
 /// Where `warden query` asks by default: a local warden.
@@ -66,6 +67,8 @@ fn main() -> ExitCode {
         Command::Leak(LeakCommand::Analyze(args)) => {
             on_small_runtime(async move { leak_cli::run(&args).await })
         }
+        Command::Check(CheckCommand::Rules(args)) => check_cli::run_rules(&args),
+        Command::Check(CheckCommand::Config(args)) => check_cli::run_config(&args),
         Command::Test(TestCommand::Rules(args)) => test_rules_cli::run(&args),
     }
 }

@@ -8,12 +8,13 @@
 //! vmalert adds, so rule files shared with vmalert load too.
 
 mod duration;
+mod lint;
 mod raw;
 mod unknown;
 mod validate;
-
-pub use validate::duplicate_rules;
 pub(crate) mod yaml;
+
+pub use lint::{DuplicateRule, duplicate_rules};
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -34,7 +34,7 @@ pub struct RawGroup {
     #[serde(default)]
     pub query_offset: Option<Spanned<String>>,
     #[serde(default)]
-    pub limit: Option<Spanned<u64>>,
+    pub limit: Option<Spanned<i64>>,
     #[serde(default)]
     pub labels: Option<Spanned<BTreeMap<String, String>>>,
     #[serde(default)]

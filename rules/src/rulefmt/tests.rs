@@ -202,16 +202,57 @@ fn unknown_fields_can_be_ignored() {
 }
 
 #[test]
-fn duplicate_rules_lint() {
+fn duplicate_rules_lint_compares_across_groups_in_promtool_order() {
     let f = parse(
         "r.yml",
-        "groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n  - record: x\n    expr: up\n  - record: x\n    expr: up\n    labels: {a: b}\n",
+        r#"groups:
+- name: a
+  rules:
+  - record: x
+    expr: up
+  - record: x
+    expr: up
+  - record: x
+    expr: up
+    labels: {a: b}
+  - alert: A
+    expr: up
+- name: b
+  rules:
+  - alert: A
+    expr: up
+  - record: x
+    expr: up
+    labels: {a: b}
+  - record: y
+    expr: up
+"#,
         LoadOptions::default(),
     )
     .unwrap();
-    let d = duplicate_rules(&f);
-    assert_eq!(d.len(), 1);
-    assert_eq!((d[0].0.as_str(), d[0].2), ("x", 1));
+    let duplicates = duplicate_rules(&f);
+    let names: Vec<(&str, usize)> = duplicates
+        .iter()
+        .map(|d| (d.name.as_str(), d.labels.len()))
+        .collect();
+    assert_eq!(names, [("A", 0), ("x", 0), ("x", 1)]);
+}
+
+#[test]
+fn a_negative_limit_means_no_limit_as_in_prometheus() {
+    let f = parse(
+        "r.yml",
+        "groups:\n- name: a\n  limit: -1\n  rules: []\n",
+        LoadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(f.groups[0].limit, 0);
+}
+
+#[test]
+fn duplicate_keys_are_reported_without_parser_advice() {
+    let e = errors("groups:\n- name: a\n  rules:\n  - record: x\n    expr: up\n    expr: down\n");
+    assert_eq!(e, ["r.yml: 6:5: duplicate mapping key: expr"]);
 }
 
 #[test]

@@ -129,7 +129,12 @@ fn check_group(
         name,
         interval_ms,
         query_offset_ms,
-        limit: g.limit.map(|l| l.value).unwrap_or(0),
+        // Prometheus reads the limit as a signed number and treats
+        // anything below 1 as "no limit".
+        limit: g
+            .limit
+            .and_then(|l| u64::try_from(l.value).ok())
+            .unwrap_or(0),
         labels,
         rules,
         position: at,
@@ -272,27 +277,4 @@ fn check_templates(
 
 fn unspan(values: BTreeMap<String, Spanned<String>>) -> BTreeMap<String, String> {
     values.into_iter().map(|(k, v)| (k, v.value)).collect()
-}
-
-/// promtool's `--lint=duplicate-rules`: rules in one group with the same
-/// name and the same labels, which write over each other's series.
-pub fn duplicate_rules(file: &RuleFile) -> Vec<(String, BTreeMap<String, String>, usize)> {
-    let mut out = Vec::new();
-    for g in &file.groups {
-        let mut counts: BTreeMap<(String, Vec<(String, String)>), usize> = BTreeMap::new();
-        for r in &g.rules {
-            let labels = r
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            *counts.entry((r.name().to_string(), labels)).or_default() += 1;
-        }
-        for ((name, labels), n) in counts {
-            if n > 1 {
-                out.push((name, labels.into_iter().collect(), n - 1));
-            }
-        }
-    }
-    out
 }

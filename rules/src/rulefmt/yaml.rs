@@ -26,9 +26,13 @@ pub fn from_str<T: DeserializeOwned + Default>(file: &str, text: &str) -> Result
     }
 }
 
-/// The library appends " at line L column C" to some messages; the
-/// position is reported separately.
+/// The library appends " at line L column C" to some messages (the
+/// position is reported separately) and advice about its own options (which
+/// are not the user's to set); both are dropped.
 fn strip_location(message: &str) -> String {
+    let message = message
+        .split_once(", set DuplicateKeyPolicy")
+        .map_or(message, |(head, _)| head);
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),
