@@ -27,7 +27,6 @@ STEP=5
 BODIES=$(( DURATION / STEP + 12 ))
 
 [ -x /usr/bin/prometheus ] || { echo "missing /usr/bin/prometheus: apt-get install -y prometheus" >&2; exit 1; }
-cargo build --release -p warden --example rule_bench
 BENCH=target/release/examples/rule_bench
 OUT=target/bench-rules; mkdir -p "$OUT"
 WORK=$(mktemp -d); STARTED=()
@@ -103,6 +102,7 @@ YML
     echo "prometheus series=$S rules=$R eval_ms(min med max n)=$prom_eval rss_kb(min med max n)=$prom_rss" >&2
 
     # warden, on a fresh target with the same data.
+    cargo build --release -q -p warden --example rule_bench
     start_target "$S"
     "$BENCH" --target "http://127.0.0.1:$TARGET_PORT/metrics" --rules "$D/rules.yml" \
         --scrape-interval "$STEP" --duration "$DURATION" --warmup "$WARMUP" \
