@@ -42,7 +42,9 @@ use warden_tsdb::{Appender, Db, DbOptions, FsyncPolicy, Querier};
 const RSS_EVERY: Duration = Duration::from_secs(5);
 
 #[derive(Parser, Debug)]
-#[command(about = "Scrape one target and evaluate one rule group, reporting evaluation time and RSS")]
+#[command(
+    about = "Scrape one target and evaluate one rule group, reporting evaluation time and RSS"
+)]
 struct Args {
     /// The target's metrics URL.
     #[arg(long)]
@@ -210,7 +212,8 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<bytes::Bytes, Stri
 /// Parses one body and appends it at `t_ms` in one commit; the number of
 /// samples appended.
 fn ingest(db: &Db, body: &[u8], t_ms: i64) -> Result<usize, String> {
-    let samples = parse(Format::Text, body).map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    let samples =
+        parse(Format::Text, body).map_err(|e| format!("line {}: {}", e.line, e.message))?;
     let mut app = db.appender();
     let mut family = "";
     for s in &samples {
