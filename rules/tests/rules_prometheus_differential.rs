@@ -185,11 +185,14 @@ groups:
     ]
 }
 
+/// A label or annotation set.
+type LabelMap = BTreeMap<String, String>;
+
 /// What warden's rules produced at one evaluation time.
 struct Step {
     t_ms: i64,
     /// Firing alerts per alert name: labels without `alertname`, annotations.
-    firing: BTreeMap<String, Vec<(BTreeMap<String, String>, BTreeMap<String, String>)>>,
+    firing: BTreeMap<String, Vec<(LabelMap, LabelMap)>>,
     /// Query results per expression: (series notation, value).
     series: BTreeMap<String, Vec<(String, f64)>>,
 }

@@ -12,9 +12,9 @@
 //! error rather than silently ignored, so nobody believes an alert rule is
 //! being evaluated when it is not.
 
+mod leak;
 mod rules;
 mod source;
-mod leak;
 mod units;
 
 use std::collections::BTreeMap;
@@ -25,9 +25,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
+pub use leak::{LeakDetectionConfig, SELF_GROUP, Selector};
 pub use rules::{ExternalUrl, RuleFilePattern, RulePack};
 pub use source::ConfigSource;
-pub use leak::{LeakDetectionConfig, SELF_GROUP, Selector};
 pub use units::{ByteSize, PromDuration, format_duration, parse_bytes, parse_duration};
 
 /// The embedded default configuration, used when no `--config.file` is given.
