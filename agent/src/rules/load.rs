@@ -171,7 +171,7 @@ mod tests {
         assert!(e.problems[0].contains("bad1.yml:5:"), "{e}");
         assert!(e.problems[1].contains("bad2.yml:3:"), "{e}");
         assert!(
-            e.problems[2].contains("bad3.yml:4:")
+            e.problems[2].contains("bad3.yml:7:20:")
                 && e.problems[2].contains("annotation \"summary\": template: __alert_A"),
             "{e}"
         );

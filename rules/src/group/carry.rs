@@ -81,10 +81,14 @@ impl Group {
     /// - a firing alert comes back firing with its `activeAt`, fired time,
     ///   last-sent time and validity, so nothing is re-sent early and no
     ///   resolve/fire pair reaches Alertmanager;
-    /// - a pending alert keeps the `for` progress it had: its `activeAt`
-    ///   moves forward by the outage, as the outage proves nothing about
-    ///   the condition;
-    /// - `keep_firing_for` progress is kept the same way;
+    /// - a pending alert comes back pending with its `activeAt`: like a
+    ///   firing alert, it is taken to have held through a short outage, so
+    ///   an API client sees the same alert before and after the restart
+    ///   and its `for` counts from when it really started; the next
+    ///   evaluation re-checks the condition;
+    /// - `keep_firing_for` progress is kept: the time since the condition
+    ///   cleared moves forward by the outage, so a restart never cuts the
+    ///   keep-firing window short;
     /// - a resolved alert keeps its resolution time, so its resolution is
     ///   re-sent until the 15-minute retention ends.
     ///
@@ -124,7 +128,7 @@ impl Group {
                 };
                 match a.state {
                     AlertState::Pending | AlertState::Firing if restart_for => continue,
-                    AlertState::Pending => a.active_at_ms = a.active_at_ms.saturating_add(outage),
+                    AlertState::Pending => {}
                     AlertState::Firing => {
                         a.keep_firing_since_ms =
                             a.keep_firing_since_ms.map(|t| t.saturating_add(outage));

@@ -191,7 +191,7 @@ fn unknown_fields_can_be_ignored() {
     let e = parse("r.yml", text, ignore).unwrap_err();
     assert_eq!(
         e.to_string(),
-        r#"r.yml: 15:10: not a valid duration string: "5x""#
+        r#"r.yml: 15:10: group "a", rule 2, "A": not a valid duration string: "5x""#
     );
     let f = parse("r.yml", &text.replace("5x", "5m"), ignore).unwrap();
     assert_eq!(f.rule_count(), 2);

@@ -238,7 +238,7 @@ groups:
       - alert: Broken
         expr: m > 10
         annotations:
-          summary: '{{ $labels.job | nosuchfunc }}'
+          summary: '{{ $labels.job | humanize }}'
           desc: '{{ index $labels 3 }}'
       - record: after
         expr: m
@@ -256,7 +256,8 @@ groups:
     );
     let summary = a.annotations.get("summary").unwrap();
     assert!(
-        summary.starts_with("<error expanding template: "),
+        summary.starts_with("<error expanding template: error executing template __alert_Broken:")
+            && summary.contains("error calling humanize"),
         "{summary}"
     );
     assert_eq!(f.at("after", MIN).len(), 1);

@@ -113,7 +113,7 @@ fn alert_resolved_during_the_outage_is_resolved_once() {
 }
 
 #[test]
-fn pending_alert_keeps_its_for_progress() {
+fn pending_alert_comes_back_with_its_active_at() {
     let f = firing_fixture();
     let yaml = RULES.replace("for: 2m", "for: 5m");
     let mut g = group(&yaml);
@@ -121,13 +121,15 @@ fn pending_alert_keeps_its_for_progress() {
     f.eval(&mut g, 3 * MIN); // pending for 2 of 5 minutes
     let saved = through_file(&g);
     let mut g2 = group(&yaml);
-    g2.restore_state(&saved, 13 * MIN); // 10-minute outage
-    assert_eq!(only_alert(&g2).active_at_ms, 11 * MIN);
-    f.eval(&mut g2, 13 * MIN);
-    f.eval(&mut g2, 15 * MIN);
+    g2.restore_state(&saved, 5 * MIN); // 2-minute outage
+    let a = only_alert(&g2);
+    assert_eq!((a.state, a.active_at_ms), (AlertState::Pending, MIN));
+    f.eval(&mut g2, 5 * MIN);
     assert_eq!(only_alert(&g2).state, AlertState::Pending);
-    let r = f.eval(&mut g2, 16 * MIN);
+    // `for` counts from the real start: 5 minutes after 1m.
+    let r = f.eval(&mut g2, 6 * MIN);
     assert_eq!(only_alert(&g2).state, AlertState::Firing);
+    assert_eq!(only_alert(&g2).active_at_ms, MIN);
     assert_eq!(r.to_send.len(), 1);
 }
 
