@@ -67,7 +67,7 @@ const BROKEN: &[(&str, &str, u32)] = &[
     (
         "a bad template",
         "groups:\n  - name: main\n    rules:\n      - alert: X\n        expr: up\n        annotations:\n          summary: '{{ $labels.instance'\n",
-        4,
+        7,
     ),
     (
         "a duplicate group",
