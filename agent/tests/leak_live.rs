@@ -110,6 +110,8 @@ fn scalar(port: u16, expr: &str) -> Option<f64> {
 const CONFIG: &str = "
 global:
   scrape_interval: 15s
+  evaluation_interval: 1s
+rule_packs: [leak]
 collectors:
   host:
     enabled: false
@@ -274,7 +276,40 @@ fn a_leaking_process_is_flagged_and_healthy_ones_are_not() {
         Some(1073741824.0)
     );
 
-    // The healthy ones: evaluated all along, never flagged.
+    // The stock pack turns the verdict into the MemoryLeakSuspected alert.
+    let alert_deadline = Instant::now() + Duration::from_secs(30);
+    let alert = loop {
+        let firing = firing_leak_alerts(port);
+        if let Some(a) = firing
+            .into_iter()
+            .find(|a| a["labels"]["groupname"] == "leak")
+        {
+            break a;
+        }
+        assert!(
+            Instant::now() < alert_deadline,
+            "no firing MemoryLeakSuspected alert for the leak\nlog tail:\n{}",
+            tail(&warden.stderr())
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let description = alert["annotations"]["description"].as_str().unwrap_or("");
+    assert!(
+        description.contains("B/s") && description.contains("reach the limit in"),
+        "{description}"
+    );
+
+    // The healthy ones: evaluated all along, never flagged, never alerted.
+    for g in ["saw", "warmup"] {
+        let alerts = query(
+            port,
+            &format!("ALERTS{{alertname=\"MemoryLeakSuspected\",groupname=\"{g}\"}}[1h]"),
+        );
+        assert!(
+            alerts.is_empty(),
+            "{g} raised MemoryLeakSuspected: {alerts:?}"
+        );
+    }
     for g in ["saw", "warmup"] {
         let n = scalar(
             port,
@@ -299,6 +334,19 @@ fn a_leaking_process_is_flagged_and_healthy_ones_are_not() {
     assert!(scalar(port, "warden_leak_detection_evaluation_seconds").is_some());
 
     assert!(warden.terminate().success(), "{}", tail(&warden.stderr()));
+}
+
+/// The firing MemoryLeakSuspected alerts from `/api/v1/alerts`.
+fn firing_leak_alerts(port: u16) -> Vec<serde_json::Value> {
+    let r = get(port, "/api/v1/alerts", None).expect("GET /api/v1/alerts");
+    let v: serde_json::Value = serde_json::from_str(&r.body).expect("alerts JSON");
+    v["data"]["alerts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a["labels"]["alertname"] == "MemoryLeakSuspected" && a["state"] == "firing")
+        .collect()
 }
 
 fn tail(log: &str) -> String {
