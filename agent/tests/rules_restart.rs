@@ -32,10 +32,6 @@ fn iterations(port: u16) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn time_of(v: &serde_json::Value) -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time")).expect("RFC 3339")
-}
-
 #[test]
 fn kill_9_keeps_firing_and_pending_alerts() {
     let dir = tempfile::tempdir().unwrap();
