@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::rules::{alert, api, config, log_lines, wait_for};
-use common::{Warden, free_port, write_config};
+use common::rules::{alert, api, log_lines, start_with_rules, wait_for};
 
 /// True for six seconds out of twelve, by evaluation time: an alert that
 /// fires and resolves on its own, without touching the configuration.
@@ -35,15 +34,7 @@ groups:
 
 #[test]
 fn alert_goes_pending_firing_resolved_and_is_logged_once_each() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(&dir.path().join("data"), &["rules.yml"]),
-    );
-    let port = free_port();
-    let mut w = Warden::start(dir.path(), &cfg, port);
-    w.wait_ready();
+    let (_dir, mut w, port) = start_with_rules(RULES, &[]);
 
     // A pending alert that turns firing keeps its activeAt. A pending alert
     // may also vanish before `for` has passed (the phase ended); then the
@@ -111,15 +102,7 @@ fn alert_goes_pending_firing_resolved_and_is_logged_once_each() {
 
 #[test]
 fn recording_rules_write_queryable_series_and_rule_metrics() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(&dir.path().join("data"), &["rules.yml"]),
-    );
-    let port = free_port();
-    let mut w = Warden::start(dir.path(), &cfg, port);
-    w.wait_ready();
+    let (dir, mut w, port) = start_with_rules(RULES, &[]);
 
     let constant = wait_for(&w, "demo:constant", || {
         let r = api(port, "/api/v1/query?query=demo:constant");

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::rules::{alert, api, config, log_lines, wait_for};
-use common::{Warden, free_port, get, request, write_config};
+use common::rules::{alert, api, log_lines, rules_dir, start_with_rules, wait_for};
+use common::{get, request};
 
 const GOOD: &str = r#"
 groups:
@@ -108,16 +108,8 @@ fn reload_metric(port: u16) -> String {
 
 #[test]
 fn reload_applies_good_changes_and_refuses_broken_files_whole() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, mut w, port) = start_with_rules(GOOD, &["--web.enable-lifecycle"]);
     let rules = dir.path().join("rules.yml");
-    std::fs::write(&rules, GOOD).unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(&dir.path().join("data"), &["rules.yml"]),
-    );
-    let port = free_port();
-    let mut w = Warden::start_with(dir.path(), &cfg, port, &["--web.enable-lifecycle"]);
-    w.wait_ready();
 
     let before = wait_for(&w, "AlwaysOn to fire", || {
         alert(port, "AlwaysOn").filter(|a| a["state"] == "firing")
@@ -207,15 +199,7 @@ fn reload_applies_good_changes_and_refuses_broken_files_whole() {
 
 #[test]
 fn reload_endpoint_needs_the_lifecycle_flag_as_in_prometheus() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rules.yml"), GOOD).unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(&dir.path().join("data"), &["rules.yml"]),
-    );
-    let port = free_port();
-    let mut w = Warden::start(dir.path(), &cfg, port);
-    w.wait_ready();
+    let (_dir, mut w, port) = start_with_rules(GOOD, &[]);
     let r = request(port, "POST", "/-/reload", None).unwrap();
     assert_eq!(r.status, 403);
     assert_eq!(r.body, "Lifecycle API is not enabled.\n");
@@ -224,12 +208,7 @@ fn reload_endpoint_needs_the_lifecycle_flag_as_in_prometheus() {
 
 #[test]
 fn a_broken_rule_file_at_start_exits_2_naming_the_place() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rules.yml"), BROKEN[2].1).unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(&dir.path().join("data"), &["rules.yml"]),
-    );
+    let (dir, cfg) = rules_dir(BROKEN[2].1);
     let cfg = cfg.to_str().unwrap();
     let (code, stderr) = common::run_to_exit(&["run", "--config.file", cfg]);
     assert_eq!(code, Some(2), "{stderr}");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::rules::{alert, config, log_lines, wait_for};
+use common::rules::{alert, config, log_lines, rules_dir, wait_for};
 use common::{Warden, free_port, get, write_config};
 
 const RULES: &str = r#"
@@ -34,12 +34,7 @@ fn iterations(port: u16) -> f64 {
 
 #[test]
 fn kill_9_keeps_firing_and_pending_alerts() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("rules.yml"), RULES).unwrap();
-    let cfg = write_config(
-        dir.path(),
-        &config(&dir.path().join("data"), &["rules.yml"]),
-    );
+    let (dir, cfg) = rules_dir(RULES);
 
     let port = free_port();
     let mut first = Warden::start(dir.path(), &cfg, port);

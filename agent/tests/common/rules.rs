@@ -2,12 +2,13 @@
 //! fast over warden's own data, and reading `/api/v1/rules` and
 //! `/api/v1/alerts`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use tempfile::TempDir;
 
-use super::{WAIT, Warden, get};
+use super::{WAIT, Warden, free_port, get, write_config};
 
 /// A configuration with the collectors off (only warden's own metrics),
 /// one-second rule evaluation and the given rule files.
@@ -18,6 +19,29 @@ pub fn config(data: &Path, rule_files: &[&str]) -> String {
         data.display(),
         files.concat()
     )
+}
+
+/// A temporary directory with `rules.yml` holding `rules` and a
+/// configuration (see [`config`]) that evaluates it with data under
+/// `data/`; returns the directory and the configuration's path.
+pub fn rules_dir(rules: &str) -> (TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    std::fs::write(dir.path().join("rules.yml"), rules).expect("write rules.yml");
+    let cfg = write_config(
+        dir.path(),
+        &config(&dir.path().join("data"), &["rules.yml"]),
+    );
+    (dir, cfg)
+}
+
+/// A ready warden evaluating `rules` (see [`rules_dir`]) with the extra
+/// flags; the directory lives as long as the caller keeps it.
+pub fn start_with_rules(rules: &str, extra: &[&str]) -> (TempDir, Warden, u16) {
+    let (dir, cfg) = rules_dir(rules);
+    let port = free_port();
+    let mut w = Warden::start_with(dir.path(), &cfg, port, extra);
+    w.wait_ready();
+    (dir, w, port)
 }
 
 /// The `data` of a successful API answer.
