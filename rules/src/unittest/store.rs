@@ -7,15 +7,14 @@
 //! test that depends on that behaves here as it does under promtool.
 //!
 //! warden stores floats only. Native-histogram input samples are kept
-//! aside; a query that selects one of those series in the range it reads
-//! is noticed, so that the runner reports that case as unsupported
-//! instead of comparing a wrong answer.
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! aside in a [`HistogramWatch`], so that the runner reports a case that
+//! reads one as unsupported instead of comparing a wrong answer.
 
 use warden_tsdb::{
     AppendError, Appender, Db, DbOptions, Labels, Matcher, Querier, QueryError, Series,
 };
+
+use crate::promql::promqltest::HistogramWatch;
 
 /// Most samples appended in one batch before it is committed.
 const BATCH: usize = 100_000;
@@ -23,8 +22,7 @@ const BATCH: usize = 100_000;
 /// warden's in-memory store plus what it cannot hold.
 pub struct TestStore {
     db: Db,
-    histograms: Vec<(Labels, Vec<i64>)>,
-    touched_histogram: AtomicBool,
+    histograms: HistogramWatch,
 }
 
 impl TestStore {
@@ -33,8 +31,7 @@ impl TestStore {
     pub fn new(histograms: Vec<(Labels, Vec<i64>)>) -> TestStore {
         TestStore {
             db: Db::in_memory(DbOptions::default()),
-            histograms,
-            touched_histogram: AtomicBool::new(false),
+            histograms: HistogramWatch::new(histograms),
         }
     }
 
@@ -46,20 +43,7 @@ impl TestStore {
     /// Whether a query since the last call selected native-histogram data;
     /// clears the mark.
     pub fn take_touched_histogram(&self) -> bool {
-        self.touched_histogram.swap(false, Ordering::Relaxed)
-    }
-
-    fn note_histograms(&self, matchers: &[Matcher], min_t: i64, max_t: i64) {
-        let hit = self.histograms.iter().any(|(labels, times)| {
-            let from = times.partition_point(|&t| t < min_t);
-            times.get(from).is_some_and(|&t| t <= max_t)
-                && matchers
-                    .iter()
-                    .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
-        });
-        if hit {
-            self.touched_histogram.store(true, Ordering::Relaxed);
-        }
+        self.histograms.take()
     }
 }
 
@@ -70,7 +54,7 @@ impl Querier for TestStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<Series>, QueryError> {
-        self.note_histograms(matchers, min_t, max_t);
+        self.histograms.note(matchers, min_t, max_t);
         self.db.select(matchers, min_t, max_t)
     }
 
@@ -80,7 +64,7 @@ impl Querier for TestStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
-        self.note_histograms(matchers, min_t, max_t);
+        self.histograms.note(matchers, min_t, max_t);
         self.db.label_names(matchers, min_t, max_t)
     }
 
@@ -91,7 +75,7 @@ impl Querier for TestStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
-        self.note_histograms(matchers, min_t, max_t);
+        self.histograms.note(matchers, min_t, max_t);
         self.db.label_values(name, matchers, min_t, max_t)
     }
 }

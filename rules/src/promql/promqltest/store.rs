@@ -1,22 +1,19 @@
 //! The in-memory store a test script loads into: a sorted list of series,
 //! read by the engine through [`Querier`].
 //!
-//! It also remembers where the script put native-histogram samples (which
-//! warden's float-only store cannot hold) and notices when a query selects
-//! one of those series in the time range it reads, so that the runner can
-//! report that evaluation as skipped rather than as a wrong answer.
-
-use std::sync::atomic::{AtomicBool, Ordering};
+//! It also watches where the script put native-histogram samples (see
+//! [`HistogramWatch`]), so that the runner can report an evaluation that
+//! reads one as skipped rather than as a wrong answer.
 
 use warden_tsdb::{Labels, Matcher, Querier, QueryError, Sample, Series};
+
+use super::HistogramWatch;
 
 /// Series loaded by a script, in label order.
 #[derive(Debug, Default)]
 pub struct MemStore {
     series: Vec<Series>,
-    /// Series with native-histogram samples: labels and sample times.
-    histograms: Vec<(Labels, Vec<i64>)>,
-    touched_histogram: AtomicBool,
+    histograms: HistogramWatch,
 }
 
 impl MemStore {
@@ -88,20 +85,7 @@ impl MemStore {
 
     /// Records that `labels` has native-histogram samples at `times`.
     pub fn add_histogram_times(&mut self, labels: &Labels, times: &[i64]) {
-        if times.is_empty() {
-            return;
-        }
-        match self.histograms.iter_mut().find(|(l, _)| l == labels) {
-            Some((_, t)) => {
-                t.extend_from_slice(times);
-                t.sort_unstable();
-            }
-            None => {
-                let mut t = times.to_vec();
-                t.sort_unstable();
-                self.histograms.push((labels.clone(), t));
-            }
-        }
+        self.histograms.add(labels, times);
     }
 
     /// Whether any native-histogram sample was loaded.
@@ -112,12 +96,12 @@ impl MemStore {
     /// Whether a query since the last [`reset_touched`](Self::reset_touched)
     /// selected a series in a range holding native-histogram samples.
     pub fn touched_histogram(&self) -> bool {
-        self.touched_histogram.load(Ordering::Relaxed)
+        self.histograms.touched()
     }
 
     /// Starts a new observation for [`touched_histogram`](Self::touched_histogram).
     pub fn reset_touched(&self) {
-        self.touched_histogram.store(false, Ordering::Relaxed);
+        self.histograms.reset();
     }
 
     /// Number of series with float samples.
@@ -128,18 +112,6 @@ impl MemStore {
     /// Whether no float series is stored.
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
-    }
-
-    fn note_histograms(&self, matchers: &[Matcher], min_t: i64, max_t: i64) {
-        let hit = self.histograms.iter().any(|(l, times)| {
-            matches(l, matchers) && {
-                let from = times.partition_point(|&t| t < min_t);
-                times.get(from).is_some_and(|&t| t <= max_t)
-            }
-        });
-        if hit {
-            self.touched_histogram.store(true, Ordering::Relaxed);
-        }
     }
 
     fn matching(
@@ -178,7 +150,7 @@ impl Querier for MemStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<Series>, QueryError> {
-        self.note_histograms(matchers, min_t, max_t);
+        self.histograms.note(matchers, min_t, max_t);
         Ok(self.matching(matchers, min_t, max_t).collect())
     }
 
@@ -188,7 +160,7 @@ impl Querier for MemStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
-        self.note_histograms(matchers, min_t, max_t);
+        self.histograms.note(matchers, min_t, max_t);
         let mut names: Vec<String> = self
             .matching(matchers, min_t, max_t)
             .flat_map(|s| s.labels.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
@@ -205,7 +177,7 @@ impl Querier for MemStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
-        self.note_histograms(matchers, min_t, max_t);
+        self.histograms.note(matchers, min_t, max_t);
         let mut values: Vec<String> = self
             .matching(matchers, min_t, max_t)
             .filter_map(|s| s.labels.get(name).map(str::to_string))
