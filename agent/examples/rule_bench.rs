@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
-use warden_exporters::exposition::{Format, parse};
+use warden_exporters::exposition::{Format, parse_each};
 use warden_rules::group::{Group, GroupOptions};
 use warden_rules::promql::{Engine, EngineOptions};
 use warden_rules::query::LocalQuery;
@@ -209,23 +209,35 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<bytes::Bytes, Stri
     resp.bytes().await.map_err(|e| e.to_string())
 }
 
-/// Parses one body and appends it at `t_ms` in one commit; the number of
-/// samples appended.
+/// Parses one body and appends it at `t_ms` in one commit, sample by
+/// sample as they are read (a scrape loop's way: one sample's labels held at
+/// a time); nothing is committed unless the whole body parses and appends.
+/// The number of samples appended.
 fn ingest(db: &Db, body: &[u8], t_ms: i64) -> Result<usize, String> {
-    let samples =
-        parse(Format::Text, body).map_err(|e| format!("line {}: {}", e.line, e.message))?;
     let mut app = db.appender();
-    let mut family = "";
-    for s in &samples {
-        if s.family.name != family {
-            family = &s.family.name;
-            app.set_metadata(family, s.family.metadata.clone());
+    let mut family = None;
+    let mut failed = None;
+    let parsed = parse_each(Format::Text, body, |s| {
+        if failed.is_some() {
+            return;
         }
-        app.append(&s.labels, s.timestamp_ms.unwrap_or(t_ms), s.value)
-            .map_err(|e| e.to_string())?;
+        if family
+            .as_ref()
+            .is_none_or(|f| !std::sync::Arc::ptr_eq(f, &s.family))
+        {
+            app.set_metadata(&s.family.name, s.family.metadata.clone());
+            family = Some(s.family.clone());
+        }
+        if let Err(e) = app.append(&s.labels, s.timestamp_ms.unwrap_or(t_ms), s.value) {
+            failed = Some(e.to_string());
+        }
+    })
+    .map_err(|e| format!("line {}: {}", e.line, e.message))?;
+    if let Some(e) = failed {
+        return Err(e);
     }
     app.commit().map_err(|e| e.to_string())?;
-    Ok(samples.len())
+    Ok(parsed)
 }
 
 /// Evaluates on the group's aligned schedule until `end`; the durations of

@@ -14,7 +14,7 @@ mod parse;
 use warden_tsdb::{Labels, MetricMetadata};
 
 pub use encode::encode;
-pub use parse::{ParseError, ParsedFamily, ParsedSample, parse};
+pub use parse::{ParseError, ParsedFamily, ParsedSample, parse, parse_each};
 
 /// The two exposition formats warden speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

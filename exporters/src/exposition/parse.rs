@@ -54,8 +54,24 @@ const SUFFIXES: [&str; 8] = [
 /// OpenMetrics: `# TYPE`/`# HELP`/`# UNIT`, second timestamps, exemplars
 /// accepted and dropped, and the body must end with `# EOF`.
 pub fn parse(format: Format, body: &[u8]) -> Result<Vec<ParsedSample>, ParseError> {
-    let om = format == Format::OpenMetrics;
     let mut samples = Vec::new();
+    parse_each(format, body, |s| samples.push(s))?;
+    Ok(samples)
+}
+
+/// [`parse`] without collecting: hands each sample to `each` as soon as it
+/// is read, so a large scrape never holds every sample's labels at once.
+/// The body is only valid when this returns `Ok` (an error, even a missing
+/// `# EOF`, can come after samples were handed over), so a caller that
+/// appends them commits on `Ok` only, and rolls back otherwise, as
+/// Prometheus's scrape loop does. Returns the number of samples.
+pub fn parse_each(
+    format: Format,
+    body: &[u8],
+    mut each: impl FnMut(ParsedSample),
+) -> Result<usize, ParseError> {
+    let om = format == Format::OpenMetrics;
+    let mut count = 0;
     let mut family: Option<Arc<ParsedFamily>> = None;
     let mut eof_seen = false;
     let mut lines = body.split(|&b| b == b'\n').enumerate().peekable();
@@ -144,7 +160,8 @@ pub fn parse(format: Format, body: &[u8]) -> Result<Vec<ParsedSample>, ParseErro
                 f
             }
         };
-        samples.push(ParsedSample {
+        count += 1;
+        each(ParsedSample {
             labels: s.labels,
             value: s.value,
             timestamp_ms: s.timestamp_ms,
@@ -158,7 +175,7 @@ pub fn parse(format: Format, body: &[u8]) -> Result<Vec<ParsedSample>, ParseErro
             message: "missing # EOF".into(),
         });
     }
-    Ok(samples)
+    Ok(count)
 }
 
 /// The family being declared: the current one if it has this name, else a
@@ -576,6 +593,24 @@ foo_total{a=\"1\"} 17.0 1520879607.789 # {trace_id=\"x\"} 0.67 1520879602\nfoo_c
         assert_eq!(s[1].family.name, "foo");
         assert_eq!(s[2].labels.metric_name(), Some("my.metric"));
         assert_eq!(s[2].labels.get("my.label"), Some("v"));
+    }
+
+    #[test]
+    fn parse_each_streams_and_still_fails_the_whole_body() {
+        let mut names = Vec::new();
+        let n = parse_each(Format::Text, b"a 1\nb{x=\"y\"} 2\n", |s| {
+            names.push(s.labels.to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            (n, names.as_slice()),
+            (2, &["a".to_string(), "b{x=\"y\"}".to_string()][..])
+        );
+        // Samples come before the missing `# EOF` is known: the caller must
+        // not commit them.
+        let mut seen = 0;
+        let e = parse_each(Format::OpenMetrics, b"a 1\n", |_| seen += 1).unwrap_err();
+        assert_eq!((seen, e.message.as_str()), (1, "missing # EOF"));
     }
 
     #[test]
