@@ -1,7 +1,6 @@
 //! [`Db`]: the store the agent uses — the head, made durable by the WAL,
 //! kept small by retention and checkpoints.
 
-use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -12,6 +11,7 @@ use std::time::Duration;
 
 use crate::checkpoint;
 use crate::head::{Added, Head, MemSeries, lock};
+use crate::ids::IdMap;
 use crate::labels::Labels;
 use crate::matcher::Matcher;
 use crate::record::{self, Record, SAMPLES_PER_RECORD};
@@ -357,7 +357,7 @@ impl Db {
         DbAppender {
             db: self,
             held: Vec::new(),
-            slots: HashMap::new(),
+            slots: IdMap::default(),
             samples: Vec::new(),
             metadata: Vec::new(),
         }
@@ -695,7 +695,7 @@ pub struct DbAppender<'a> {
     /// Series this batch touches (each held once against retention).
     held: Vec<Arc<MemSeries>>,
     /// Series id → (index in `held`, newest sample in this batch).
-    slots: HashMap<u64, (usize, Option<(i64, u64)>)>,
+    slots: IdMap<(usize, Option<(i64, u64)>)>,
     /// (index in `held`, t, value bits).
     samples: Vec<(usize, i64, u64)>,
     metadata: Vec<(String, MetricMetadata)>,

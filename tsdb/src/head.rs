@@ -9,11 +9,12 @@
 //! while a series' mutex is waited for on the append or query path, so a
 //! query never holds up appends for more than one series' decode.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::chunk::{Chunk, ChunkAppender};
+use crate::ids::IdMap;
 use crate::index::{EmptySelector, Index, Postings};
 use crate::labels::Labels;
 use crate::matcher::Matcher;
@@ -301,9 +302,9 @@ impl HeadCounters {
 
 #[derive(Debug, Default)]
 struct HashStripe {
-    first: HashMap<u64, Arc<MemSeries>>,
+    first: IdMap<Arc<MemSeries>>,
     /// Further series whose label sets share a hash with the one in `first`.
-    conflicts: HashMap<u64, Vec<Arc<MemSeries>>>,
+    conflicts: IdMap<Vec<Arc<MemSeries>>>,
 }
 
 impl HashStripe {
@@ -353,7 +354,7 @@ impl HashStripe {
 #[derive(Debug)]
 pub struct Head {
     by_hash: Vec<RwLock<HashStripe>>,
-    by_id: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
+    by_id: Vec<RwLock<IdMap<Arc<MemSeries>>>>,
     index: RwLock<Index>,
     metadata: RwLock<BTreeMap<String, MetricMetadata>>,
     next_id: AtomicU64,
@@ -397,7 +398,7 @@ impl Head {
         &self.by_hash[(hash % STRIPES as u64) as usize]
     }
 
-    fn id_stripe(&self, id: u64) -> &RwLock<HashMap<u64, Arc<MemSeries>>> {
+    fn id_stripe(&self, id: u64) -> &RwLock<IdMap<Arc<MemSeries>>> {
         &self.by_id[(id % STRIPES as u64) as usize]
     }
 

@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod chunk;
 pub mod db;
 pub mod head;
+pub mod ids;
 pub mod index;
 pub mod labels;
 pub mod matcher;
