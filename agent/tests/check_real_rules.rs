@@ -274,7 +274,7 @@ const PROMETHEUS3: &[Prometheus3] = &[
         promtool_accepts: true,
         promtool_says: "  SUCCESS: 5 rules found",
         warden_accepts: false,
-        warden_says: "prometheus3/holt-winters.rules.yml: 18:11: group \"example-node-exporter-rules\", rule 4, \"instance:node_load1:holt_winters\": could not parse expression: unknown function with name 'holt_winters'",
+        warden_says: "prometheus3/holt-winters.rules.yml: 18:11: group \"example-node-exporter-rules\", rule 4, \"instance:node_load1:holt_winters\": could not parse expression: unknown function with name \"holt_winters\"",
     },
 ];
 

@@ -177,7 +177,7 @@ fn parse_error_has_position() {
             err,
             PromqlError::Parse {
                 line: 1,
-                col: 4,
+                col: 16,
                 ..
             }
         ),

@@ -4,6 +4,7 @@
 //! - [`error_position`] finds a line/column for parse errors, whose text
 //!   from `promql-parser` carries none.
 
+pub(crate) mod diagnose;
 pub(crate) mod durations;
 pub(crate) mod lexer;
 pub(crate) mod modifiers;
@@ -195,11 +196,27 @@ fn parse_number(text: &str) -> Option<f64> {
 /// outside (queries, rule files, API selectors) goes through here.
 pub fn parse_expr(src: &str) -> Result<promql_parser::parser::Expr, PromqlError> {
     check_numeric_times(src)?;
-    promql_parser::parser::parse(src).map_err(|message| {
-        let (line, col) = lexer::line_col(src, error_position(src, &message));
-        PromqlError::Parse { message, line, col }
-    })
+    promql_parser::parser::parse(src).map_err(|message| positioned(src, message))
 }
+
+/// A parse error with Prometheus's position, and its wording where
+/// `promql-parser` has only a generic message (see [`diagnose`]).
+fn positioned(src: &str, message: String) -> PromqlError {
+    let (message, at) = match diagnose::diagnose(src) {
+        Some(found) if message == GENERIC => found,
+        _ => {
+            let message = diagnose::reword(&message);
+            let at = diagnose::reworded_position(src, &message)
+                .unwrap_or_else(|| error_position(src, &message));
+            (message, at)
+        }
+    };
+    let (line, col) = lexer::line_col(src, at);
+    PromqlError::Parse { message, line, col }
+}
+
+/// What `promql-parser` says of most misplaced tokens.
+const GENERIC: &str = "invalid promql query";
 
 /// Parses `src` into an AST with positions, or a positioned parse error.
 pub(crate) fn parse_query(src: &str, params: QueryParams) -> Result<Parsed, PromqlError> {
@@ -231,28 +248,18 @@ pub(crate) fn parse_query(src: &str, params: QueryParams) -> Result<Parsed, Prom
                 text,
             })
         }
-        Err(message) => {
-            let (line, col) = lexer::line_col(src, error_position(src, &message));
-            Err(PromqlError::Parse { message, line, col })
-        }
+        Err(message) => Err(positioned(src, message)),
     }
 }
 
 /// Best guess of the byte offset a parse error message refers to.
 pub(crate) fn error_position(src: &str, message: &str) -> usize {
     let toks = lexer::tokenize(src);
-    if message.contains("unclosed left parenthesis") {
-        let mut stack = Vec::new();
-        for t in &toks {
-            match t.kind {
-                lexer::Kind::LParen => stack.push(t.start),
-                lexer::Kind::RParen => {
-                    stack.pop();
-                }
-                _ => {}
-            }
-        }
-        return stack.first().copied().unwrap_or(src.len());
+    // Prometheus's lexer finds both at the end of the input, and points
+    // there (a rule's block scalar ends after its last newline).
+    if message.contains("unclosed left parenthesis") || message.contains("unexpected end of input")
+    {
+        return src.len();
     }
     if message.contains("unexpected right parenthesis") {
         let mut depth = 0i64;
@@ -262,15 +269,13 @@ pub(crate) fn error_position(src: &str, message: &str) -> usize {
                 lexer::Kind::RParen => {
                     depth -= 1;
                     if depth < 0 {
-                        return t.start;
+                        // Prometheus points just past the parenthesis.
+                        return t.end;
                     }
                 }
                 _ => {}
             }
         }
-    }
-    if message.contains("unexpected end of input") {
-        return src.trim_end().len();
     }
     // A quoted fragment in the message ('x' or "x"): its first occurrence.
     for q in ['\'', '"'] {
@@ -307,8 +312,10 @@ mod tests {
 
     #[test]
     fn parse_errors_have_positions() {
-        assert_eq!(err("sum(rate(x[5m])"), (1, 4));
-        assert_eq!(err("foo + 1 )"), (1, 9));
+        assert_eq!(err("sum(rate(x[5m])"), (1, 16));
+        assert_eq!(err("(x"), (1, 3));
+        assert_eq!(err("rate(x[5m]) +"), (1, 14));
+        assert_eq!(err("foo + 1 )"), (1, 10));
         assert_eq!(err("unknown_fn(x)"), (1, 1));
         assert_eq!(err("a +\n unknown_fn(x)"), (2, 2));
     }
