@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use warden_rules::promql::{Annotations, Engine, QueryOutput, Value};
+use warden_rules::promql::{Annotations, Engine, PromqlError, QueryOutput, Value};
 use warden_tsdb::labels::is_valid_label_name;
 use warden_tsdb::{Labels, Matcher, Querier, QueryError};
 
@@ -109,6 +109,24 @@ fn query_response(mut out: QueryOutput, limit: Option<usize>) -> Response {
     success(&data, &out.annotations)
 }
 
+/// A query's error as Prometheus's API words it: what Prometheus finds when
+/// it creates the query (the expression does not parse, or its type does
+/// not suit a range query) is a bad `query` parameter, prefixed
+/// `invalid parameter "query": `; everything else is the engine's error as
+/// is.
+fn query_error(e: PromqlError) -> ApiError {
+    let refused_at_creation = match &e {
+        PromqlError::Parse { .. } => true,
+        PromqlError::BadData(m) => m.starts_with("invalid expression type"),
+        _ => false,
+    };
+    if refused_at_creation {
+        ApiError::bad_data(format!("invalid parameter \"query\": {e}"))
+    } else {
+        ApiError::from(e)
+    }
+}
+
 /// `/api/v1/query`
 pub async fn query(
     State(st): State<Arc<ApiState>>,
@@ -124,7 +142,7 @@ pub async fn query(
             let limit = p.limit("limit")?;
             let expr = p.get("query").unwrap_or("").to_string();
             let out = on_store(&st, move |q| {
-                engine.instant(q, &expr, t).map_err(ApiError::from)
+                engine.instant(q, &expr, t).map_err(query_error)
             })
             .await?;
             Ok(query_response(out, limit))
@@ -170,7 +188,7 @@ pub async fn query_range(
             let limit = p.limit("limit")?;
             let expr = p.get("query").unwrap_or("").to_string();
             let out = on_store(&st, move |q| {
-                engine.range(q, &expr, start, end, step).map_err(ApiError::from)
+                engine.range(q, &expr, start, end, step).map_err(query_error)
             })
             .await?;
             Ok(query_response(out, limit))

@@ -252,3 +252,27 @@ async fn exemplars_are_empty() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_query_that_does_not_parse_is_a_bad_query_parameter_with_its_place() {
+    // Prometheus 2.42 answers these exact strings for the same queries.
+    for (query, error) in [
+        (
+            "rate(x%5B5m%5D)%20%2B",
+            "invalid parameter \"query\": 1:14: parse error: unexpected end of input",
+        ),
+        (
+            "foo%20bar",
+            "invalid parameter \"query\": 1:5: parse error: unexpected identifier \"bar\"",
+        ),
+        (
+            "rate(x)",
+            "invalid parameter \"query\": 1:6: parse error: expected type range vector in call to function \"rate\", got instant vector",
+        ),
+    ] {
+        let (status, body) = get(&format!("/api/v1/query?query={query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["errorType"], "bad_data");
+        assert_eq!(body["error"], error);
+    }
+}
