@@ -5,7 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -69,14 +69,17 @@ impl Prometheus {
             addr,
             _dir: dir,
         };
-        p.wait_ready(data.as_path());
+        p.wait_ready("");
         p
     }
 
-    fn wait_ready(&self, _data: &Path) {
+    /// Waits for `/-/ready` under `route_prefix` (the path of
+    /// `--web.external-url`, or `""`).
+    fn wait_ready(&self, route_prefix: &str) {
         let deadline = Instant::now() + Duration::from_secs(60);
+        let ready = format!("{route_prefix}/-/ready");
         while Instant::now() < deadline {
-            if let Ok((200, _)) = http_get(&self.addr, "/-/ready") {
+            if let Ok((200, _)) = http_get(&self.addr, &ready) {
                 return;
             }
             std::thread::sleep(Duration::from_millis(200));
@@ -165,14 +168,7 @@ impl Prometheus {
             addr,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let ready = format!("{route_prefix}/-/ready");
-        while Instant::now() < deadline {
-            if let Ok((200, _)) = http_get(&p.addr, &ready) {
-                return p;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!("prometheus on {} did not become ready within 60 s", p.addr);
+        p.wait_ready(route_prefix);
+        p
     }
 }
