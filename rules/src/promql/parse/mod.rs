@@ -202,9 +202,14 @@ pub fn parse_expr(src: &str) -> Result<promql_parser::parser::Expr, PromqlError>
 /// A parse error with Prometheus's position, and its wording where
 /// `promql-parser` has only a generic message (see [`diagnose`]).
 fn positioned(src: &str, message: String) -> PromqlError {
-    let (message, at) = match diagnose::diagnose(src) {
-        Some(found) if message == GENERIC => found,
-        _ => {
+    let diagnosed = if message == GENERIC {
+        diagnose::diagnose(src)
+    } else {
+        None
+    };
+    let (message, at) = match diagnosed {
+        Some(found) => found,
+        None => {
             let message = diagnose::reword(&message);
             let at = diagnose::reworded_position(src, &message)
                 .unwrap_or_else(|| error_position(src, &message));
