@@ -38,6 +38,10 @@ use warden_rules::query::LocalQuery;
 use warden_rules::rulefmt::{self, LoadOptions};
 use warden_tsdb::{Appender, Db, DbOptions, FsyncPolicy, Querier};
 
+/// The allocator of the `warden` binary, so that the figures are its figures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How often the resident set size is sampled.
 const RSS_EVERY: Duration = Duration::from_secs(5);
 
