@@ -13,6 +13,7 @@ pub mod checkpoint;
 pub mod chunk;
 pub mod db;
 pub mod head;
+pub mod histogram;
 pub mod ids;
 pub mod index;
 pub mod labels;
@@ -25,7 +26,8 @@ pub mod storage;
 pub mod wal;
 
 pub use db::{Db, DbAppender, DbError, DbOptions, DbStats, FsyncPolicy};
+pub use histogram::{CounterResetHint, FloatHistogram, Span};
 pub use labels::{Label, Labels, LabelsBuilder, LabelsError};
 pub use matcher::{MatchOp, Matcher, MatcherError};
-pub use sample::{STALE_NAN, Sample, is_stale_nan};
+pub use sample::{HistogramSample, STALE_NAN, Sample, is_stale_nan};
 pub use storage::{AppendError, Appender, MetricMetadata, MetricType, Querier, QueryError, Series};
