@@ -1,5 +1,9 @@
 //! Samples and Prometheus's staleness marker.
 
+use std::sync::Arc;
+
+use crate::histogram::FloatHistogram;
+
 /// One float sample: a millisecond timestamp and a value.
 ///
 /// Timestamps are milliseconds since the Unix epoch, as in Prometheus, so
@@ -10,6 +14,20 @@ pub struct Sample {
     pub t: i64,
     /// The value; may be [`STALE_NAN`].
     pub v: f64,
+}
+
+/// One native-histogram sample: a millisecond timestamp and a histogram.
+///
+/// The histogram is shared: a range query's lookback picks the same sample
+/// for many steps, and a window hands the same samples to many steps, so
+/// they are cloned far more often than they are built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSample {
+    /// Milliseconds since the Unix epoch.
+    pub t: i64,
+    /// The histogram. A histogram series goes stale with a float
+    /// staleness marker in its float samples, as in Prometheus's engine.
+    pub h: Arc<FloatHistogram>,
 }
 
 /// Bit pattern of Prometheus's staleness marker (`value.StaleNaN`).

@@ -3,7 +3,7 @@
 
 use crate::labels::Labels;
 use crate::matcher::Matcher;
-use crate::sample::Sample;
+use crate::sample::{HistogramSample, Sample};
 
 /// Why one sample was refused. Never fatal: the caller counts it and goes on.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -101,6 +101,12 @@ pub struct Series {
     /// Kept beside the samples, not in [`Sample`], so that series without
     /// them cost nothing.
     pub start_times: Vec<i64>,
+    /// Native-histogram samples in `[min_t, max_t]`, oldest first. A series
+    /// may switch between floats and histograms over time (Prometheus
+    /// allows it), so both lists can be non-empty; no timestamp is in both.
+    /// Kept apart from `samples`, as Prometheus's `FPoint`s and `HPoint`s
+    /// are, so that float-only series (nearly all) pay nothing for it.
+    pub histograms: Vec<HistogramSample>,
 }
 
 impl Series {
@@ -110,7 +116,13 @@ impl Series {
             labels,
             samples,
             start_times: Vec::new(),
+            histograms: Vec::new(),
         }
+    }
+
+    /// Whether the series holds no sample at all, float or histogram.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty() && self.histograms.is_empty()
     }
 }
 

@@ -10,6 +10,7 @@
 use std::fmt::Write as _;
 
 use warden_rules::promql::{InstantSample, Value};
+use warden_tsdb::histogram::FloatHistogram;
 use warden_tsdb::{Labels, Series};
 
 /// Appends a millisecond timestamp as Prometheus's JSON seconds.
@@ -130,6 +131,48 @@ fn write_point(out: &mut String, t: i64, v: f64) {
     out.push_str("\"]");
 }
 
+/// A native histogram as Prometheus's API writes it: count, sum and the
+/// non-empty buckets as `[boundary rule, lower, upper, count]`, where the
+/// rule says which ends are inclusive (0 upper only, 1 lower only, 2
+/// neither, 3 both).
+fn write_histogram(out: &mut String, h: &FloatHistogram) {
+    out.push_str("{\"count\":\"");
+    out.push_str(&go_float(h.count));
+    out.push_str("\",\"sum\":\"");
+    out.push_str(&go_float(h.sum));
+    out.push('"');
+    let mut first = true;
+    for b in h.all_bucket_iter().filter(|b| b.count != 0.0) {
+        out.push_str(if first { ",\"buckets\":[" } else { "," });
+        first = false;
+        let rule = match (b.lower_inclusive, b.upper_inclusive) {
+            (false, true) => 0,
+            (true, false) => 1,
+            (false, false) => 2,
+            (true, true) => 3,
+        };
+        let _ = write!(
+            out,
+            "[{rule},\"{}\",\"{}\",\"{}\"]",
+            go_float(b.lower),
+            go_float(b.upper),
+            go_float(b.count)
+        );
+    }
+    if !first {
+        out.push(']');
+    }
+    out.push('}');
+}
+
+fn write_histogram_point(out: &mut String, t: i64, h: &FloatHistogram) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push(',');
+    write_histogram(out, h);
+    out.push(']');
+}
+
 fn write_vector(out: &mut String, v: &[InstantSample]) {
     out.push('[');
     for (i, s) in v.iter().enumerate() {
@@ -138,8 +181,16 @@ fn write_vector(out: &mut String, v: &[InstantSample]) {
         }
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
-        out.push_str(",\"value\":");
-        write_point(out, s.t, s.v);
+        match &s.h {
+            Some(h) => {
+                out.push_str(",\"histogram\":");
+                write_histogram_point(out, s.t, h);
+            }
+            None => {
+                out.push_str(",\"value\":");
+                write_point(out, s.t, s.v);
+            }
+        }
         out.push('}');
     }
     out.push(']');
@@ -153,14 +204,22 @@ fn write_matrix(out: &mut String, m: &[Series]) {
         }
         out.push_str("{\"metric\":");
         write_labels(out, &s.labels);
-        out.push_str(",\"values\":[");
+        // As Prometheus: each list only when the series has such points.
         for (j, p) in s.samples.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
+            out.push_str(if j == 0 { ",\"values\":[" } else { "," });
             write_point(out, p.t, p.v);
         }
-        out.push_str("]}");
+        if !s.samples.is_empty() {
+            out.push(']');
+        }
+        for (j, p) in s.histograms.iter().enumerate() {
+            out.push_str(if j == 0 { ",\"histograms\":[" } else { "," });
+            write_histogram_point(out, p.t, &p.h);
+        }
+        if !s.histograms.is_empty() {
+            out.push(']');
+        }
+        out.push('}');
     }
     out.push(']');
 }
@@ -241,6 +300,7 @@ mod tests {
             labels,
             t: 1000,
             v: 1.0,
+            h: None,
         }]);
         let mut s = String::new();
         write_query_data(&mut s, &v);

@@ -39,6 +39,7 @@ fn sample(instance: &str, v: f64) -> InstantSample {
         ]),
         t: 0,
         v,
+        h: None,
     }
 }
 

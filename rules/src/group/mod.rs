@@ -391,6 +391,7 @@ fn as_vector(output: QueryOutput) -> Result<Vec<InstantSample>, String> {
             labels: Labels::empty(),
             t,
             v,
+            h: None,
         }]),
         _ => Err("rule result is not a vector or scalar".to_string()),
     }

@@ -173,6 +173,7 @@ fn new_outputs(glabels: &[Labels], input: &[VSeries], gid: &[usize], n: usize) -
             labels: l.clone(),
             drop_name: false,
             vals: vec![None; n],
+            hists: Vec::new(),
         })
         .collect();
     for (s, &g) in input.iter().zip(gid) {
@@ -316,6 +317,7 @@ fn count_values(
                         labels,
                         drop_name: false,
                         vals: vec![None; n],
+                        hists: Vec::new(),
                     });
                     index.insert(key, out.len() - 1);
                     out.len() - 1

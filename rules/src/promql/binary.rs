@@ -528,6 +528,7 @@ fn output_for(
                 labels: labels.clone(),
                 drop_name,
                 vals: vec![None; n],
+                hists: Vec::new(),
             });
             seen.push(0);
             by_labels.insert(labels, out.len() - 1);
@@ -580,6 +581,7 @@ mod tests {
             labels: Labels::from_pairs([("__name__", "x")]).unwrap(),
             drop_name: false,
             vals: vec![Some(5.0), Some(1.0)],
+            hists: Vec::new(),
         }];
         let out = vector_scalar(Op::Lt, v, &[2.0, 2.0], true, false);
         assert_eq!(out[0].vals, [Some(5.0), None]);

@@ -73,8 +73,12 @@ pub struct InstantSample {
     pub labels: Labels,
     /// Milliseconds since the epoch.
     pub t: i64,
-    /// The value.
+    /// The value; `0` when the element is a histogram.
     pub v: f64,
+    /// The native histogram, when the element is one (then `v` means
+    /// nothing). Beside `v` rather than in an enum so that the float-only
+    /// consumers (rules, alerts, templates) read `v` as before.
+    pub h: Option<std::sync::Arc<warden_tsdb::histogram::FloatHistogram>>,
 }
 
 /// The result of a query, in the four PromQL value types.

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 use std::time::Instant;
 
-use warden_tsdb::{Labels, LabelsBuilder, Querier, Sample, Series};
+use warden_tsdb::{HistogramSample, Labels, LabelsBuilder, Querier, Sample, Series};
 
 use super::annotations::Collector;
 use super::eval::Evaluator;
@@ -79,12 +79,17 @@ pub(crate) fn run_instant(
             let mut seen: HashSet<Labels, BuildHasherDefault<FxHasher>> = HashSet::default();
             let mut out = Vec::with_capacity(series.len());
             for s in series {
-                let Some(v) = s.vals[0] else { continue };
+                let h = s.hist(0).cloned();
+                let v = match (s.vals[0], &h) {
+                    (Some(v), _) => v,
+                    (None, Some(_)) => 0.0,
+                    (None, None) => continue,
+                };
                 let labels = final_labels(&s.labels, s.drop_name);
                 if !seen.insert(labels.clone()) {
                     return Err(PromqlError::Execution(DUPLICATE.into()));
                 }
-                out.push(InstantSample { labels, t, v });
+                out.push(InstantSample { labels, t, v, h });
             }
             Value::Vector(out)
         }
@@ -104,7 +109,9 @@ fn matrix_output(m: Vec<MSeries>) -> Result<Vec<Series>, PromqlError> {
         if !seen.insert(labels.clone()) {
             return Err(PromqlError::Execution(DUPLICATE.into()));
         }
-        out.push(Series::new(labels, s.samples));
+        let mut series = Series::new(labels, s.samples);
+        series.histograms = s.hists;
+        out.push(series);
     }
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     Ok(out)
@@ -163,38 +170,53 @@ pub(crate) fn run_range(
 
 fn range_output(v: Vec<VSeries>, steps: &Steps) -> Result<Vec<Series>, PromqlError> {
     let mut index: FxHashMap<Labels, usize> = FxHashMap::default();
-    let mut merged: Vec<(Labels, Vec<Option<f64>>)> = Vec::with_capacity(v.len());
+    let mut merged: Vec<VSeries> = Vec::with_capacity(v.len());
     for s in v {
         let labels = final_labels(&s.labels, s.drop_name);
         match index.get(&labels) {
             None => {
                 index.insert(labels.clone(), merged.len());
-                merged.push((labels, s.vals));
+                merged.push(VSeries {
+                    labels,
+                    drop_name: false,
+                    ..s
+                });
             }
             Some(&k) => {
-                for (a, b) in merged[k].1.iter_mut().zip(s.vals) {
-                    if b.is_some() {
-                        if a.is_some() {
-                            return Err(PromqlError::Execution(DUPLICATE.into()));
-                        }
-                        *a = b;
+                let into = &mut merged[k];
+                for i in 0..steps.n {
+                    if !s.has_point(i) {
+                        continue;
                     }
+                    if into.has_point(i) {
+                        return Err(PromqlError::Execution(DUPLICATE.into()));
+                    }
+                    into.vals[i] = s.vals[i];
+                    into.set_hist(i, s.hist(i).cloned());
                 }
             }
         }
     }
     let mut out: Vec<Series> = merged
         .into_iter()
-        .map(|(labels, vals)| {
-            Series::new(
-                labels,
-                vals.iter()
+        .map(|s| {
+            let mut series = Series::new(
+                s.labels,
+                s.vals
+                    .iter()
                     .enumerate()
                     .filter_map(|(i, v)| v.map(|v| Sample { t: steps.t(i), v }))
                     .collect(),
-            )
+            );
+            series.histograms = s
+                .hists
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.map(|h| HistogramSample { t: steps.t(i), h }))
+                .collect();
+            series
         })
-        .filter(|s| !s.samples.is_empty())
+        .filter(|s| !s.is_empty())
         .collect();
     out.sort_by(|a, b| a.labels.cmp(&b.labels));
     Ok(out)

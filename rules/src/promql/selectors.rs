@@ -9,7 +9,12 @@ use std::ops::ControlFlow;
 
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::VectorSelector;
-use warden_tsdb::{Labels, MatchOp, Matcher, Querier, Sample, Series, is_stale_nan};
+use std::sync::Arc;
+
+use warden_tsdb::histogram::FloatHistogram;
+use warden_tsdb::{
+    HistogramSample, Labels, MatchOp, Matcher, Querier, Sample, Series, is_stale_nan,
+};
 
 use super::PromqlError;
 use super::parse::RangeModifier;
@@ -194,14 +199,70 @@ pub(crate) fn smoothed_values(
     out
 }
 
+/// The histograms of one series at each of `times` (non-decreasing): where
+/// the newest sample in `(t - lookback, t]`, float or histogram, is a
+/// histogram, that histogram; `vals` (from [`lookback_values`] over the
+/// floats) is cleared at those steps, since a float older than the
+/// histogram is not the series' value there. With `Pick::Time` the
+/// histogram's timestamp goes into `vals` instead.
+fn lookback_histograms(
+    floats: &[Sample],
+    hists: &[HistogramSample],
+    times: &[i64],
+    lookback: i64,
+    pick: Pick,
+    vals: &mut [Option<f64>],
+) -> Vec<Option<Arc<FloatHistogram>>> {
+    let mut out = Vec::with_capacity(times.len());
+    let (mut j, mut k) = (0usize, 0usize);
+    for (i, &t) in times.iter().enumerate() {
+        while j < floats.len() && floats[j].t <= t {
+            j += 1;
+        }
+        while k < hists.len() && hists[k].t <= t {
+            k += 1;
+        }
+        let newest_float = j.checked_sub(1).map_or(i64::MIN, |j| floats[j].t);
+        let h = k
+            .checked_sub(1)
+            .map(|k| &hists[k])
+            .filter(|h| h.t > t - lookback && h.t > newest_float);
+        match (h, pick) {
+            (Some(h), Pick::Time) => {
+                vals[i] = Some(h.t as f64 / 1000.0);
+                out.push(None);
+            }
+            (Some(h), Pick::Value) => {
+                vals[i] = None;
+                out.push(Some(h.h.clone()));
+            }
+            (Some(_), Pick::StartTime) => {
+                vals[i] = None;
+                out.push(None);
+            }
+            (None, _) => out.push(None),
+        }
+    }
+    out
+}
+
 /// One selected series as a grid vector series; `None` when it has no point.
 pub(crate) fn to_vector(s: Series, times: &[i64], lookback: i64, pick: Pick) -> Option<VSeries> {
-    let vals = lookback_values(&s.samples, &s.start_times, times, lookback, pick);
-    vals.iter().any(Option::is_some).then_some(VSeries {
+    let mut vals = lookback_values(&s.samples, &s.start_times, times, lookback, pick);
+    let mut hists = Vec::new();
+    if !s.histograms.is_empty() {
+        hists = lookback_histograms(&s.samples, &s.histograms, times, lookback, pick, &mut vals);
+        if hists.iter().all(Option::is_none) {
+            hists.clear();
+        }
+    }
+    let v = VSeries {
         labels: s.labels,
         drop_name: false,
         vals,
-    })
+        hists,
+    };
+    v.has_any_point().then_some(v)
 }
 
 /// Range windows: the raw series plus the end of the window at each step.
@@ -226,26 +287,39 @@ impl Windows {
 
     /// Like [`each`](Self::each), with the window as an index range into
     /// `s.samples` (and `s.start_times`, when the series has them).
-    pub fn each_range(&self, s: &MSeries, mut f: impl FnMut(usize, std::ops::Range<usize>)) {
+    pub fn each_range(&self, s: &MSeries, f: impl FnMut(usize, std::ops::Range<usize>)) {
+        self.ranges(s.samples.len(), |k| s.samples[k].t, f);
+    }
+
+    /// Like [`each_range`](Self::each_range) over the series' histogram
+    /// samples (`s.hists`).
+    pub fn each_hist_range(&self, s: &MSeries, f: impl FnMut(usize, std::ops::Range<usize>)) {
+        self.ranges(s.hists.len(), |k| s.hists[k].t, f);
+    }
+
+    /// The window of every step over `len` samples whose timestamps `t(k)`
+    /// give, oldest first.
+    fn ranges(
+        &self,
+        len: usize,
+        t: impl Fn(usize) -> i64,
+        mut f: impl FnMut(usize, std::ops::Range<usize>),
+    ) {
         let (mut lo, mut hi) = (0usize, 0usize);
-        let samples = &s.samples;
         for (i, &end) in self.ends.iter().enumerate() {
             let start = end - self.range;
-            while hi < samples.len() && samples[hi].t <= end {
+            while hi < len && t(hi) <= end {
                 hi += 1;
             }
-            while lo < hi && samples[lo].t <= start {
+            while lo < hi && t(lo) <= start {
                 lo += 1;
             }
             let (mut a, mut b) = (lo.min(hi), hi);
             if let Some((m, lookback)) = self.extend {
-                if a > 0 && samples[a - 1].t > start - lookback {
+                if a > 0 && t(a - 1) > start - lookback {
                     a -= 1;
                 }
-                if m == RangeModifier::Smoothed
-                    && b < samples.len()
-                    && samples[b].t < end + lookback
-                {
+                if m == RangeModifier::Smoothed && b < len && t(b) < end + lookback {
                     b += 1;
                 }
             }
@@ -264,11 +338,12 @@ pub(crate) fn to_range_series(mut s: Series) -> Option<MSeries> {
         s.start_times.clear();
     }
     s.samples.retain(|x| !is_stale_nan(x.v));
-    (!s.samples.is_empty()).then_some(MSeries {
+    (!s.samples.is_empty() || !s.histograms.is_empty()).then_some(MSeries {
         labels: s.labels,
         drop_name: false,
         samples: s.samples,
         start_times: s.start_times,
+        hists: s.histograms,
     })
 }
 
@@ -311,6 +386,7 @@ mod tests {
             drop_name: false,
             samples: vec![s(0, 0.0), s(10, 1.0), s(20, 2.0), s(25, 2.5)],
             start_times: Vec::new(),
+            hists: Vec::new(),
         };
         let mut got = Vec::new();
         w.each(&m, |i, win| {

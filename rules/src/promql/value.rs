@@ -5,7 +5,10 @@
 //! per step. Labels are then computed once per series, not once per step,
 //! which is what makes binary matching and grouping cheap in range queries.
 
-use warden_tsdb::{Labels, Sample};
+use std::sync::Arc;
+
+use warden_tsdb::histogram::FloatHistogram;
+use warden_tsdb::{HistogramSample, Labels, Sample};
 
 /// The evaluation grid: `start, start + step, …` (`n` points).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,47 @@ pub(crate) struct VSeries {
     pub drop_name: bool,
     /// One value per step; `None` where the series has no point.
     pub vals: Vec<Option<f64>>,
+    /// Native histograms per step: empty when the series has none (nearly
+    /// always), otherwise one slot per step. A step holds a float in
+    /// `vals` or a histogram here, never both.
+    pub hists: Vec<Option<Arc<FloatHistogram>>>,
+}
+
+impl VSeries {
+    /// The histogram at step `i`, if the series has one there.
+    pub fn hist(&self, i: usize) -> Option<&Arc<FloatHistogram>> {
+        self.hists.get(i).and_then(Option::as_ref)
+    }
+
+    /// Whether the series has a point (float or histogram) at step `i`.
+    pub fn has_point(&self, i: usize) -> bool {
+        self.vals[i].is_some() || self.hist(i).is_some()
+    }
+
+    /// Whether the series has a point at any step.
+    pub fn has_any_point(&self) -> bool {
+        self.vals.iter().any(Option::is_some) || self.hists.iter().any(Option::is_some)
+    }
+
+    /// Number of points (floats and histograms) over all steps.
+    pub fn point_count(&self) -> usize {
+        self.vals.iter().flatten().count() + self.hists.iter().flatten().count()
+    }
+
+    /// Sets the histogram at step `i` (clearing the float there), growing
+    /// `hists` to the grid on first use.
+    pub fn set_hist(&mut self, i: usize, h: Option<Arc<FloatHistogram>>) {
+        if h.is_none() && self.hists.is_empty() {
+            return;
+        }
+        if self.hists.is_empty() {
+            self.hists = vec![None; self.vals.len()];
+        }
+        if h.is_some() {
+            self.vals[i] = None;
+        }
+        self.hists[i] = h;
+    }
 }
 
 /// One series of a range vector: raw samples (no staleness markers).
@@ -57,6 +101,9 @@ pub(crate) struct MSeries {
     /// per sample (`0` for none). Only selectors carry them; a subquery's
     /// samples have none, as in Prometheus.
     pub start_times: Vec<i64>,
+    /// Native-histogram samples, oldest first, apart from the floats (no
+    /// timestamp is in both).
+    pub hists: Vec<HistogramSample>,
 }
 
 /// What a node evaluates to.

@@ -129,12 +129,19 @@ impl Evaluator<'_> {
                             samples.extend_from_slice(win);
                         }
                     });
-                    if !samples.is_empty() {
+                    let mut hists = Vec::new();
+                    w.each_hist_range(s, |i, r| {
+                        if i == 0 {
+                            hists.extend_from_slice(&s.hists[r]);
+                        }
+                    });
+                    if !samples.is_empty() || !hists.is_empty() {
                         out.push(super::value::MSeries {
                             labels: s.labels.clone(),
                             drop_name: s.drop_name,
                             samples,
                             start_times: Vec::new(),
+                            hists,
                         });
                     }
                 }
@@ -187,6 +194,7 @@ impl Evaluator<'_> {
                     labels: s.labels,
                     drop_name: false,
                     vals,
+                    hists: Vec::new(),
                 })
             } else {
                 selectors::to_vector(s, &times, lookback, pick)
@@ -195,7 +203,7 @@ impl Evaluator<'_> {
             Ok(())
         })?;
         self.limits.check_time()?;
-        let points = out.iter().map(|s| s.vals.iter().flatten().count()).sum();
+        let points = out.iter().map(VSeries::point_count).sum();
         self.limits.add(points)?;
         Ok(out)
     }
@@ -259,6 +267,7 @@ impl Evaluator<'_> {
                         return Ok(());
                     };
                     w.each(&s, |i, win| per_step[i] += win.len());
+                    w.each_hist_range(&s, |i, r| per_step[i] += r.len());
                     f(&w, s)
                 })?;
                 self.limits.check_time()?;

@@ -8,7 +8,7 @@ use super::{Evaluator, offset_ms};
 use crate::promql::PromqlError;
 use crate::promql::selectors::Windows;
 use crate::promql::value::{MSeries, Steps, Val};
-use warden_tsdb::Sample;
+use warden_tsdb::{HistogramSample, Sample};
 
 /// Evaluates `sq` into windows, one per outer step.
 pub(crate) fn eval_subquery(
@@ -69,8 +69,14 @@ pub(crate) fn eval_subquery(
                     .filter_map(|(i, v)| v.map(|v| Sample { t: inner.t(i), v }))
                     .collect(),
                 start_times: Vec::new(),
+                hists: s
+                    .hists
+                    .into_iter()
+                    .enumerate()
+                    .filter_map(|(i, h)| h.map(|h| HistogramSample { t: inner.t(i), h }))
+                    .collect(),
             })
-            .filter(|s| !s.samples.is_empty())
+            .filter(|s| !s.samples.is_empty() || !s.hists.is_empty())
             .collect(),
         Val::Scalar(v) => vec![MSeries {
             labels: warden_tsdb::Labels::empty(),
@@ -81,6 +87,7 @@ pub(crate) fn eval_subquery(
                 .map(|(i, &v)| Sample { t: inner.t(i), v })
                 .collect(),
             start_times: Vec::new(),
+            hists: Vec::new(),
         }],
         other => {
             return Err(PromqlError::Execution(format!(

@@ -212,6 +212,7 @@ fn per_family(
             labels: l.clone(),
             drop_name: true,
             vals: vec![None; n],
+            hists: Vec::new(),
         })
         .collect();
     let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); fam.labels.len()];

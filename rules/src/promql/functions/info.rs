@@ -236,6 +236,7 @@ fn push(
             labels,
             drop_name,
             vals: vec![None; n],
+            hists: Vec::new(),
         });
         out.len() - 1
     });

@@ -188,6 +188,7 @@ mod tests {
             labels: l.clone(),
             drop_name: false,
             vals,
+            hists: Vec::new(),
         };
         let merged =
             merge_same_labels(vec![s(vec![Some(1.0), None]), s(vec![None, Some(2.0)])]).unwrap();

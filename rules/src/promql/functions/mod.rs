@@ -132,6 +132,7 @@ pub(crate) fn eval_call(
                 labels: Labels::empty(),
                 drop_name: false,
                 vals: s.into_iter().map(Some).collect(),
+                hists: Vec::new(),
             }]))
         }
         "scalar" => {
@@ -244,6 +245,7 @@ fn present_series(labels: Labels, vals: Vec<Option<f64>>) -> Vec<VSeries> {
             labels,
             drop_name: false,
             vals,
+            hists: Vec::new(),
         }]
     } else {
         Vec::new()
@@ -410,6 +412,7 @@ fn range_function(
             labels: s.labels,
             drop_name: s.drop_name || !keep_name,
             vals,
+            hists: Vec::new(),
         });
         Ok(())
     })?;

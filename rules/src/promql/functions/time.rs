@@ -54,6 +54,7 @@ pub(crate) fn date_function(
             vals: (0..steps.n)
                 .map(|i| Some(field(name, (steps.t(i) / 1000) as f64)))
                 .collect(),
+            hists: Vec::new(),
         }]));
     }
     let mut v = eval_vector(ev, args[0], steps)?;

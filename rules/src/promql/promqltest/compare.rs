@@ -3,8 +3,10 @@
 
 use std::fmt::Write as _;
 
+use warden_tsdb::histogram::FloatHistogram;
 use warden_tsdb::is_stale_nan;
 
+use super::Histogram;
 use super::script::Eval;
 use super::series::SeqValue;
 use crate::promql::Value;
@@ -67,7 +69,7 @@ fn fmt_seq(v: &SeqValue) -> String {
     match v {
         SeqValue::Float(f) => fmt_float(*f),
         SeqValue::Omitted => "_".into(),
-        SeqValue::Histogram(_) => "{{histogram}}".into(),
+        SeqValue::Histogram(h) => h.h.to_string(),
     }
 }
 
@@ -159,7 +161,14 @@ pub fn render_value(v: &Value) -> String {
                 if k > 0 {
                     out.push('\n');
                 }
-                let _ = write!(out, "{} {}", s.labels, fmt_float(s.v));
+                match &s.h {
+                    Some(h) => {
+                        let _ = write!(out, "{} {h}", s.labels);
+                    }
+                    None => {
+                        let _ = write!(out, "{} {}", s.labels, fmt_float(s.v));
+                    }
+                }
             }
             out
         }
@@ -180,6 +189,13 @@ pub fn render_value(v: &Value) -> String {
                         break;
                     }
                     let _ = write!(out, " {}@{}", fmt_float(p.v), p.t);
+                }
+                for (j, p) in s.histograms.iter().enumerate() {
+                    if j == SHOW_POINTS {
+                        let _ = write!(out, " … ({} more)", s.histograms.len() - j);
+                        break;
+                    }
+                    let _ = write!(out, " {}@{}", p.h, p.t);
                 }
             }
             out
@@ -208,6 +224,7 @@ pub fn compare_result(ev: &Eval, value: &Value, window: Window) -> Result<(), St
                 seen[k] = true;
                 let exp = &ev.series[k];
                 let mut expected: Vec<(i64, f64)> = Vec::new();
+                let mut expected_h: Vec<(i64, &Histogram)> = Vec::new();
                 for (i, v) in exp.values.iter().enumerate() {
                     let t = (i as i64)
                         .checked_mul(window.step)
@@ -226,20 +243,17 @@ pub fn compare_result(ev: &Eval, value: &Value, window: Window) -> Result<(), St
                     match v {
                         SeqValue::Float(f) => expected.push((t.unwrap_or(0), *f)),
                         SeqValue::Omitted => {}
-                        SeqValue::Histogram(_) => {
-                            return Err(format!(
-                                "expected a histogram point for {}, but histograms are not supported",
-                                exp.labels
-                            ));
-                        }
+                        SeqValue::Histogram(h) => expected_h.push((t.unwrap_or(0), h)),
                     }
                 }
-                if expected.len() != s.samples.len() {
+                if expected.len() != s.samples.len() || expected_h.len() != s.histograms.len() {
                     return Err(format!(
-                        "expected {} float points for {}, but got {}",
+                        "expected {} float points and {} histogram points for {}, but got {} float points and {} histogram points",
                         expected.len(),
+                        expected_h.len(),
                         exp.labels,
-                        s.samples.len()
+                        s.samples.len(),
+                        s.histograms.len()
                     ));
                 }
                 for (i, ((et, ev_), p)) in expected.iter().zip(&s.samples).enumerate() {
@@ -256,6 +270,20 @@ pub fn compare_result(ev: &Eval, value: &Value, window: Window) -> Result<(), St
                             exp.labels,
                             fmt_float(*ev_),
                             fmt_float(p.v)
+                        ));
+                    }
+                }
+                for (i, ((et, eh), p)) in expected_h.iter().zip(&s.histograms).enumerate() {
+                    if *et != p.t {
+                        return Err(format!(
+                            "expected histogram value at index {i} for {} to have timestamp {et}, but it had timestamp {}",
+                            exp.labels, p.t
+                        ));
+                    }
+                    if !histogram_eq(eh, &p.h) {
+                        return Err(format!(
+                            "expected histogram value at index {i} (t={}) for {} to be {}, but got {}",
+                            p.t, exp.labels, eh.h, p.h
                         ));
                     }
                 }
@@ -284,18 +312,34 @@ pub fn compare_result(ev: &Eval, value: &Value, window: Window) -> Result<(), St
                         pos + 1
                     ));
                 }
-                let want = match exp.values.first() {
-                    Some(SeqValue::Float(f)) => *f,
+                let want = match (exp.values.first(), &s.h) {
+                    (Some(SeqValue::Float(f)), None) => *f,
                     // Upstream compares an omitted position as the value 0.
-                    Some(SeqValue::Omitted) => 0.0,
-                    Some(SeqValue::Histogram(_)) => {
+                    (Some(SeqValue::Omitted), None) => 0.0,
+                    (Some(SeqValue::Histogram(want)), Some(got)) => {
+                        if !histogram_eq(want, got) {
+                            return Err(format!(
+                                "expected {} for {} but got {got}",
+                                want.h, s.labels
+                            ));
+                        }
+                        seen[k] = true;
+                        continue;
+                    }
+                    (Some(SeqValue::Histogram(_)), None) => {
                         return Err(format!(
                             "expected histogram for {} but got float value {}",
                             s.labels,
                             fmt_float(s.v)
                         ));
                     }
-                    None => return Err(format!("no expected value given for {}", s.labels)),
+                    (Some(_), Some(got)) => {
+                        return Err(format!(
+                            "expected float value for {} but got histogram {got}",
+                            s.labels
+                        ));
+                    }
+                    (None, _) => return Err(format!("no expected value given for {}", s.labels)),
                 };
                 if !float_eq(want, s.v) {
                     return Err(format!(
@@ -335,6 +379,28 @@ pub fn compare_result(ev: &Eval, value: &Value, window: Window) -> Result<(), St
             Ok(())
         }
     }
+}
+
+/// Upstream's histogram comparison: both sides compacted, then schema,
+/// zero threshold, custom bounds and bucket layout exactly, counts and sum
+/// by the float rule; the counter reset hint only when the script states it.
+pub fn histogram_eq(want: &Histogram, got: &FloatHistogram) -> bool {
+    let (mut a, mut b) = (want.h.clone(), got.clone());
+    a.compact(0);
+    b.compact(0);
+    let floats =
+        |x: &[f64], y: &[f64]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| float_eq(*p, *q));
+    a.schema == b.schema
+        && a.zero_threshold == b.zero_threshold
+        && (!a.uses_custom_buckets() || a.custom_values == b.custom_values)
+        && a.positive_spans == b.positive_spans
+        && a.negative_spans == b.negative_spans
+        && float_eq(a.count, b.count)
+        && float_eq(a.sum, b.sum)
+        && float_eq(a.zero_count, b.zero_count)
+        && floats(&a.positive_buckets, &b.positive_buckets)
+        && floats(&a.negative_buckets, &b.negative_buckets)
+        && (!want.hint_given || a.counter_reset_hint == b.counter_reset_hint)
 }
 
 fn missing(ev: &Eval, seen: &[bool]) -> Result<(), String> {
@@ -387,6 +453,7 @@ mod tests {
                     labels: labels(l),
                     t: 0,
                     v: *v,
+                    h: None,
                 })
                 .collect(),
         )

@@ -4,50 +4,21 @@
 //! samples are skipped; the notation is still parsed completely so that a
 //! file using it is not a parse error and a malformed one is reported.
 
+use warden_tsdb::histogram::{
+    CUSTOM_BUCKETS_SCHEMA, CounterResetHint, FloatHistogram, Span, is_exponential_schema,
+};
+
 use super::number::parse_number_prefix;
 
-/// How a histogram relates to the previous one of its series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CounterResetHint {
-    /// Nothing is known.
-    Unknown,
-    /// A counter reset happened.
-    Reset,
-    /// No counter reset happened.
-    NotReset,
-    /// The histogram is a gauge.
-    Gauge,
-}
-
-/// One float histogram as written in a test script.
+/// One histogram as written in a test script.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Histogram {
-    /// Bucket schema (-4…8 exponential, -53 custom buckets).
-    pub schema: i32,
-    /// Sum of observations.
-    pub sum: f64,
-    /// Count of observations.
-    pub count: f64,
-    /// Count in the zero bucket.
-    pub zero_count: f64,
-    /// Width of the zero bucket.
-    pub zero_threshold: f64,
-    /// Positive bucket counts, one contiguous span starting at `offset`.
-    pub buckets: Vec<f64>,
-    /// Index of the first positive bucket.
-    pub offset: i32,
-    /// Negative bucket counts, one contiguous span starting at `n_offset`.
-    pub n_buckets: Vec<f64>,
-    /// Index of the first negative bucket.
-    pub n_offset: i32,
-    /// Upper bounds of custom buckets (schema -53).
-    pub custom_values: Vec<f64>,
-    /// The hint, when the script states one.
-    pub counter_reset_hint: Option<CounterResetHint>,
+    /// The histogram: one span per side, as upstream's parser builds it.
+    pub h: FloatHistogram,
+    /// Whether the script stated `counter_reset_hint`: only then is the
+    /// hint compared with a result.
+    pub hint_given: bool,
 }
-
-/// Schema of native histograms with custom bucket bounds.
-pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
 
 /// Reads a `{{…}}` histogram at the start of `s`; returns it and the number
 /// of bytes consumed.
@@ -59,6 +30,8 @@ pub fn parse_histogram(s: &str) -> Result<(Histogram, usize), String> {
     let end = s.find("}}").ok_or("histogram without closing '}}'")?;
     let body = &s[body_start..end];
     let mut h = Histogram::default();
+    let (mut offset, mut n_offset) = (0i32, 0i32);
+    let (mut buckets, mut n_buckets) = (Vec::new(), Vec::new());
     let mut seen: Vec<&str> = Vec::new();
     let mut rest = body.trim_start();
     while !rest.is_empty() {
@@ -76,13 +49,13 @@ pub fn parse_histogram(s: &str) -> Result<(Histogram, usize), String> {
                 let (v, used) = parse_int_prefix(rest)?;
                 match key {
                     "schema" => {
-                        if !(-4..=8).contains(&v) && v != CUSTOM_BUCKETS_SCHEMA {
+                        if !is_exponential_schema(v) && v != CUSTOM_BUCKETS_SCHEMA {
                             return Err(format!("invalid histogram schema {v}"));
                         }
-                        h.schema = v
+                        h.h.schema = v
                     }
-                    "offset" => h.offset = v,
-                    _ => h.n_offset = v,
+                    "offset" => offset = v,
+                    _ => n_offset = v,
                 }
                 used
             }
@@ -90,31 +63,32 @@ pub fn parse_histogram(s: &str) -> Result<(Histogram, usize), String> {
                 let (v, used) = parse_number_prefix(rest)
                     .ok_or_else(|| format!("expected a number after {key}:"))?;
                 match key {
-                    "sum" => h.sum = v,
-                    "count" => h.count = v,
-                    "z_bucket" => h.zero_count = v,
-                    _ => h.zero_threshold = v,
+                    "sum" => h.h.sum = v,
+                    "count" => h.h.count = v,
+                    "z_bucket" => h.h.zero_count = v,
+                    _ => h.h.zero_threshold = v,
                 }
                 used
             }
             "buckets" | "n_buckets" | "custom_values" => {
                 let (list, used) = parse_list(rest)?;
                 match key {
-                    "buckets" => h.buckets = list,
-                    "n_buckets" => h.n_buckets = list,
-                    _ => h.custom_values = list,
+                    "buckets" => buckets = list,
+                    "n_buckets" => n_buckets = list,
+                    _ => h.h.custom_values = list,
                 }
                 used
             }
             "counter_reset_hint" => {
                 let word_end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
-                h.counter_reset_hint = Some(match &rest[..word_end] {
+                h.h.counter_reset_hint = match &rest[..word_end] {
                     "unknown" => CounterResetHint::Unknown,
-                    "reset" => CounterResetHint::Reset,
-                    "not_reset" => CounterResetHint::NotReset,
+                    "reset" => CounterResetHint::CounterReset,
+                    "not_reset" => CounterResetHint::NotCounterReset,
                     "gauge" => CounterResetHint::Gauge,
                     other => return Err(format!("invalid counter_reset_hint {other:?}")),
-                });
+                };
+                h.hint_given = true;
                 word_end
             }
             other => return Err(format!("unknown histogram key {other:?}")),
@@ -125,9 +99,22 @@ pub fn parse_histogram(s: &str) -> Result<(Histogram, usize), String> {
         }
         rest = rest.trim_start();
     }
-    if h.schema == CUSTOM_BUCKETS_SCHEMA && !h.custom_values.windows(2).all(|w| w[0] < w[1]) {
+    if h.h.schema == CUSTOM_BUCKETS_SCHEMA && !h.h.custom_values.windows(2).all(|w| w[0] < w[1]) {
         return Err("custom_values must be strictly ascending".into());
     }
+    let span = |offset, len: usize| {
+        (len > 0)
+            .then(|| Span {
+                offset,
+                length: u32::try_from(len).unwrap_or(u32::MAX),
+            })
+            .into_iter()
+            .collect()
+    };
+    h.h.positive_spans = span(offset, buckets.len());
+    h.h.negative_spans = span(n_offset, n_buckets.len());
+    h.h.positive_buckets = buckets;
+    h.h.negative_buckets = n_buckets;
     Ok((h, end + 2))
 }
 
@@ -158,81 +145,28 @@ fn parse_list(s: &str) -> Result<(Vec<f64>, usize), String> {
 }
 
 impl Histogram {
-    /// `self + other` (`sign` 1) or `self - other` (`sign` -1), bucket by
-    /// bucket, as the `{{A}}+{{B}}xN` notation expands. Exponential
-    /// histograms of different schemas are brought to the coarser one first.
-    pub fn combine(&self, other: &Histogram, sign: f64) -> Histogram {
-        let custom = self.schema == CUSTOM_BUCKETS_SCHEMA || other.schema == CUSTOM_BUCKETS_SCHEMA;
-        let schema = if custom {
-            self.schema
+    /// `self + other` or, with `negate`, `self - other`, as the
+    /// `{{A}}+{{B}}xN` notation expands (upstream adds with the engine's
+    /// histogram addition, so the layouts reconcile the same way).
+    pub fn combine(&self, other: &Histogram, negate: bool) -> Result<Histogram, String> {
+        if self.h.schema > other.h.schema {
+            return Err(format!(
+                "error combining histograms: cannot merge from schema {} to {}",
+                other.h.schema, self.h.schema
+            ));
+        }
+        let mut h = self.h.clone();
+        let done = if negate {
+            h.sub(&other.h)
         } else {
-            self.schema.min(other.schema)
+            h.add(&other.h)
         };
-        let (offset, buckets) = merge(
-            reduce(self.offset, &self.buckets, self.schema, schema, custom),
-            reduce(other.offset, &other.buckets, other.schema, schema, custom),
-            sign,
-        );
-        let (n_offset, n_buckets) = merge(
-            reduce(self.n_offset, &self.n_buckets, self.schema, schema, custom),
-            reduce(
-                other.n_offset,
-                &other.n_buckets,
-                other.schema,
-                schema,
-                custom,
-            ),
-            sign,
-        );
-        Histogram {
-            schema,
-            sum: self.sum + sign * other.sum,
-            count: self.count + sign * other.count,
-            zero_count: self.zero_count + sign * other.zero_count,
-            zero_threshold: self.zero_threshold.max(other.zero_threshold),
-            buckets,
-            offset,
-            n_buckets,
-            n_offset,
-            custom_values: self.custom_values.clone(),
-            counter_reset_hint: self.counter_reset_hint,
-        }
-    }
-}
-
-/// Buckets `(index, count)` of one span, re-indexed to `to` schema.
-fn reduce(offset: i32, counts: &[f64], from: i32, to: i32, custom: bool) -> Vec<(i64, f64)> {
-    let shift = if custom { 0 } else { (from - to).clamp(0, 62) };
-    counts
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| {
-            let idx = i64::from(offset) + i as i64;
-            (((idx - 1) >> shift) + 1, c)
+        done.map_err(|e| format!("error combining histograms: {e}"))?;
+        Ok(Histogram {
+            h,
+            hint_given: self.hint_given,
         })
-        .collect()
-}
-
-/// Adds two bucket lists into one contiguous span (offset, counts).
-fn merge(a: Vec<(i64, f64)>, b: Vec<(i64, f64)>, sign: f64) -> (i32, Vec<f64>) {
-    let all = a.iter().chain(b.iter()).map(|&(i, _)| i);
-    let (Some(lo), Some(hi)) = (all.clone().min(), all.max()) else {
-        return (0, Vec::new());
-    };
-    // Bounded: indexes come from i32 offsets plus list lengths of one line.
-    let len = usize::try_from(hi - lo + 1).unwrap_or(0).min(1 << 20);
-    let mut out = vec![0.0; len];
-    for (i, c) in a {
-        if let Some(slot) = usize::try_from(i - lo).ok().and_then(|k| out.get_mut(k)) {
-            *slot += c;
-        }
     }
-    for (i, c) in b {
-        if let Some(slot) = usize::try_from(i - lo).ok().and_then(|k| out.get_mut(k)) {
-            *slot += sign * c;
-        }
-    }
-    (i32::try_from(lo).unwrap_or(0), out)
 }
 
 #[cfg(test)]
@@ -244,12 +178,25 @@ mod tests {
         let s = "{{schema:1 sum:-0.3 count:3.1 z_bucket:7.1 z_bucket_w:0.05 buckets:[5.1 10 7] offset:-3 n_buckets:[4.1 5] n_offset:-5 counter_reset_hint:gauge}} 1";
         let (h, used) = parse_histogram(s).unwrap();
         assert_eq!(&s[used..], " 1");
-        assert_eq!(h.schema, 1);
-        assert_eq!(h.sum, -0.3);
-        assert_eq!(h.buckets, vec![5.1, 10.0, 7.0]);
-        assert_eq!(h.offset, -3);
-        assert_eq!(h.n_offset, -5);
-        assert_eq!(h.counter_reset_hint, Some(CounterResetHint::Gauge));
+        assert_eq!(h.h.schema, 1);
+        assert_eq!(h.h.sum, -0.3);
+        assert_eq!(h.h.positive_buckets, vec![5.1, 10.0, 7.0]);
+        assert_eq!(
+            h.h.positive_spans,
+            vec![Span {
+                offset: -3,
+                length: 3
+            }]
+        );
+        assert_eq!(
+            h.h.negative_spans,
+            vec![Span {
+                offset: -5,
+                length: 2
+            }]
+        );
+        assert_eq!(h.h.counter_reset_hint, CounterResetHint::Gauge);
+        assert!(h.hint_given);
         assert_eq!(parse_histogram("{{}}").unwrap().0, Histogram::default());
     }
 
@@ -272,10 +219,17 @@ mod tests {
     fn addition_aligns_buckets() {
         let (a, _) = parse_histogram("{{schema:0 sum:1 count:2 buckets:[1 1] offset:1}}").unwrap();
         let (b, _) = parse_histogram("{{schema:0 sum:1 count:1 buckets:[1]}}").unwrap();
-        let c = a.combine(&b, 1.0);
-        assert_eq!((c.offset, c.buckets.clone()), (0, vec![1.0, 1.0, 1.0]));
-        assert_eq!(c.count, 3.0);
-        let d = c.combine(&b, -1.0);
-        assert_eq!(d.buckets, vec![0.0, 1.0, 1.0]);
+        let c = a.combine(&b, false).unwrap();
+        assert_eq!(c.h.positive_buckets, vec![1.0, 1.0, 1.0]);
+        assert_eq!(
+            c.h.positive_spans,
+            vec![Span {
+                offset: 0,
+                length: 3
+            }]
+        );
+        assert_eq!(c.h.count, 3.0);
+        let d = c.combine(&b, true).unwrap();
+        assert_eq!(d.h.positive_buckets, vec![0.0, 1.0, 1.0]);
     }
 }

@@ -29,7 +29,7 @@ use std::time::Duration;
 
 pub use compare::float_eq;
 pub use duration::parse_duration;
-pub use histogram::{CounterResetHint, Histogram};
+pub use histogram::Histogram;
 pub use report::{CaseReport, Failure, FileReport, Outcome, PrintOptions, Report};
 pub use runner::run_script;
 pub use script::{

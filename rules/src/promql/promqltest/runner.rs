@@ -6,7 +6,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::LazyLock;
 
 use regex::Regex;
-use warden_tsdb::{Sample, Series};
+use std::sync::Arc;
+
+use warden_tsdb::{HistogramSample, Sample, Series};
 
 use super::atmod::{check_times, pin_to_time};
 use super::compare::{Window, assert_sorted, compare_result, render_expected, render_value};
@@ -23,10 +25,6 @@ static QUERY_CONTEXT_FUNCS: LazyLock<Regex> =
 
 /// Why a case was skipped.
 pub const SKIP_NHCB: &str = "data loaded with load_with_nhcb (native histograms)";
-/// Why a case was skipped.
-pub const SKIP_EXPECTED_HISTOGRAM: &str = "expected result holds native histograms";
-/// Why a case was skipped.
-pub const SKIP_READS_HISTOGRAM: &str = "query reads native-histogram samples";
 
 /// Runs every command of `script`; one report per `eval`.
 pub fn run_script(script: &Script, engine: &Engine) -> Vec<CaseReport> {
@@ -46,8 +44,6 @@ pub fn run_script(script: &Script, engine: &Engine) -> Vec<CaseReport> {
             Command::Eval(ev) => {
                 let outcome = if nhcb_epoch {
                     Outcome::Skipped(SKIP_NHCB.into())
-                } else if ev.expects_histogram() {
-                    Outcome::Skipped(SKIP_EXPECTED_HISTOGRAM.into())
                 } else {
                     run_eval_guarded(ev, engine, &store)
                 };
@@ -62,13 +58,12 @@ pub fn run_script(script: &Script, engine: &Engine) -> Vec<CaseReport> {
     out
 }
 
-/// Adds a load block's float samples to the store and notes where its
-/// native-histogram samples would have been.
+/// Adds a load block's float and native-histogram samples to the store.
 fn load_into(store: &mut MemStore, load: &Load) {
     for s in &load.series {
         let mut floats = Vec::new();
         let mut start_times = Vec::new();
-        let mut hist_times = Vec::new();
+        let mut hists = Vec::new();
         for (i, v) in s.values.iter().enumerate() {
             let t = (i as i64).saturating_mul(load.interval_ms);
             match v {
@@ -79,21 +74,20 @@ fn load_into(store: &mut MemStore, load: &Load) {
                         start_times.push(offset.map_or(0, |o| t.saturating_add(o)));
                     }
                 }
-                SeqValue::Histogram(_) => hist_times.push(t),
+                SeqValue::Histogram(h) => hists.push(HistogramSample {
+                    t,
+                    h: Arc::new(h.h.clone()),
+                }),
                 SeqValue::Omitted => {}
             }
         }
         store.add_floats_with_start(&s.labels, &floats, &start_times);
-        store.add_histogram_times(&s.labels, &hist_times);
+        store.add_histograms(&s.labels, &hists);
     }
 }
 
 fn run_eval_guarded(ev: &Eval, engine: &Engine, store: &MemStore) -> Outcome {
-    store.reset_touched();
     let result = catch_unwind(AssertUnwindSafe(|| run_eval(ev, engine, store)));
-    if store.touched_histogram() {
-        return Outcome::Skipped(SKIP_READS_HISTOGRAM.into());
-    }
     match result {
         Ok(Ok(())) => Outcome::Passed,
         Ok(Err(f)) => Outcome::Failed(f),
@@ -371,10 +365,18 @@ fn points_at(series: &[Series], t: i64) -> Vec<InstantSample> {
     series
         .iter()
         .filter_map(|s| {
-            s.samples.iter().find(|p| p.t == t).map(|p| InstantSample {
+            let float = s.samples.iter().find(|p| p.t == t).map(|p| (p.v, None));
+            let hist = || {
+                s.histograms
+                    .iter()
+                    .find(|p| p.t == t)
+                    .map(|p| (0.0, Some(p.h.clone())))
+            };
+            float.or_else(hist).map(|(v, h)| InstantSample {
                 labels: s.labels.clone(),
                 t,
-                v: p.v,
+                v,
+                h,
             })
         })
         .collect()
@@ -464,10 +466,7 @@ mod tests {
         let script = parse_script(src).unwrap();
         let cases = run_script(&script, &Engine::default());
         assert_eq!(cases.len(), 4);
-        assert_eq!(
-            cases[0].outcome,
-            Outcome::Skipped(SKIP_EXPECTED_HISTOGRAM.into())
-        );
+        assert_eq!(cases[0].outcome, Outcome::Passed);
         match &cases[1].outcome {
             Outcome::Failed(_) => {}
             other => panic!("{other:?}"),
@@ -557,7 +556,7 @@ mod tests {
     }
 
     #[test]
-    fn loads_floats_and_notes_histograms() {
+    fn loads_floats_and_histograms() {
         let script = parse_script("load 30s\n  m 1 _ stale {{}} 5\n").unwrap();
         let Command::Load(load) = &script.commands[0] else {
             panic!()
@@ -574,8 +573,8 @@ mod tests {
         let times: Vec<i64> = got[0].samples.iter().map(|s| s.t).collect();
         assert_eq!(times, [0, 60_000, 120_000]);
         assert!(warden_tsdb::is_stale_nan(got[0].samples[1].v));
-        assert!(store.has_histograms());
-        assert!(store.touched_histogram());
+        let times: Vec<i64> = got[0].histograms.iter().map(|s| s.t).collect();
+        assert_eq!(times, [90_000]);
     }
 
     #[test]

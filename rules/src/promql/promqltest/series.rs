@@ -168,7 +168,7 @@ fn parse_histogram_item(s: &str, out: &mut Vec<SeqValue>) -> Result<usize, Strin
     let delta = if matches!(op, Some('+' | '-')) && s[i + 1..].starts_with("{{") {
         let (d, used) = parse_histogram(&s[i + 1..])?;
         i += 1 + used;
-        Some((d, if op == Some('-') { -1.0 } else { 1.0 }))
+        Some((d, op == Some('-')))
     } else {
         None
     };
@@ -190,7 +190,7 @@ fn parse_histogram_item(s: &str, out: &mut Vec<SeqValue>) -> Result<usize, Strin
             let mut cur = base;
             for k in 0..=n {
                 if k > 0 {
-                    cur = cur.combine(&d, sign);
+                    cur = cur.combine(&d, sign)?;
                 }
                 out.push(SeqValue::Histogram(Box::new(cur.clone())));
             }
@@ -327,7 +327,7 @@ mod tests {
             parse_values("{{schema:0 sum:1 count:1}}x2 3 {{}}+{{sum:2 count:1}}x1 {{}}").unwrap();
         assert_eq!(v.len(), 3 + 1 + 2 + 1);
         match &v[5] {
-            SeqValue::Histogram(h) => assert_eq!((h.sum, h.count), (2.0, 1.0)),
+            SeqValue::Histogram(h) => assert_eq!((h.h.sum, h.h.count), (2.0, 1.0)),
             other => panic!("{other:?}"),
         }
         assert!(parse_values("{{}}+{{}}").is_err());

@@ -1,19 +1,12 @@
-//! The in-memory store a test script loads into: a sorted list of series,
-//! read by the engine through [`Querier`].
-//!
-//! It also watches where the script put native-histogram samples (see
-//! [`HistogramWatch`]), so that the runner can report an evaluation that
-//! reads one as skipped rather than as a wrong answer.
+//! The in-memory store a test script loads into: a sorted list of series
+//! (floats and native histograms), read by the engine through [`Querier`].
 
-use warden_tsdb::{Labels, Matcher, Querier, QueryError, Sample, Series};
-
-use super::HistogramWatch;
+use warden_tsdb::{HistogramSample, Labels, Matcher, Querier, QueryError, Sample, Series};
 
 /// Series loaded by a script, in label order.
 #[derive(Debug, Default)]
 pub struct MemStore {
     series: Vec<Series>,
-    histograms: HistogramWatch,
 }
 
 impl MemStore {
@@ -39,15 +32,12 @@ impl MemStore {
         if samples.is_empty() {
             return;
         }
-        let idx = match self.series.binary_search_by(|s| s.labels.cmp(labels)) {
-            Ok(i) => i,
-            Err(i) => {
-                self.series
-                    .insert(i, Series::new(labels.clone(), Vec::new()));
-                i
-            }
-        };
+        let idx = self.index_of(labels);
         let series = &mut self.series[idx];
+        // A float replaces a histogram at the same time.
+        series
+            .histograms
+            .retain(|h| samples.binary_search_by_key(&h.t, |x| x.t).is_err());
         let keeps_start = !start_times.is_empty() || !series.start_times.is_empty();
         let old_start = std::mem::take(&mut series.start_times);
         let old = std::mem::take(&mut series.samples);
@@ -83,33 +73,46 @@ impl MemStore {
         }
     }
 
-    /// Records that `labels` has native-histogram samples at `times`.
-    pub fn add_histogram_times(&mut self, labels: &Labels, times: &[i64]) {
-        self.histograms.add(labels, times);
+    /// Adds native-histogram samples to a series (creating it); a sample
+    /// at a time the series already has, float or histogram, replaces it.
+    pub fn add_histograms(&mut self, labels: &Labels, samples: &[HistogramSample]) {
+        if samples.is_empty() {
+            return;
+        }
+        let idx = self.index_of(labels);
+        let series = &mut self.series[idx];
+        for h in samples {
+            if let Ok(k) = series.samples.binary_search_by_key(&h.t, |x| x.t) {
+                series.samples.remove(k);
+                if !series.start_times.is_empty() {
+                    series.start_times.remove(k);
+                }
+            }
+            match series.histograms.binary_search_by_key(&h.t, |x| x.t) {
+                Ok(k) => series.histograms[k] = h.clone(),
+                Err(k) => series.histograms.insert(k, h.clone()),
+            }
+        }
     }
 
-    /// Whether any native-histogram sample was loaded.
-    pub fn has_histograms(&self) -> bool {
-        !self.histograms.is_empty()
+    /// The position of the series `labels`, created empty when new.
+    fn index_of(&mut self, labels: &Labels) -> usize {
+        match self.series.binary_search_by(|s| s.labels.cmp(labels)) {
+            Ok(i) => i,
+            Err(i) => {
+                self.series
+                    .insert(i, Series::new(labels.clone(), Vec::new()));
+                i
+            }
+        }
     }
 
-    /// Whether a query since the last [`reset_touched`](Self::reset_touched)
-    /// selected a series in a range holding native-histogram samples.
-    pub fn touched_histogram(&self) -> bool {
-        self.histograms.touched()
-    }
-
-    /// Starts a new observation for [`touched_histogram`](Self::touched_histogram).
-    pub fn reset_touched(&self) {
-        self.histograms.reset();
-    }
-
-    /// Number of series with float samples.
+    /// Number of series.
     pub fn len(&self) -> usize {
         self.series.len()
     }
 
-    /// Whether no float series is stored.
+    /// Whether no series is stored.
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
     }
@@ -126,11 +129,14 @@ impl MemStore {
             }
             let from = s.samples.partition_point(|x| x.t < min_t);
             let to = s.samples.partition_point(|x| x.t <= max_t);
-            (from < to).then(|| {
+            let h_from = s.histograms.partition_point(|x| x.t < min_t);
+            let h_to = s.histograms.partition_point(|x| x.t <= max_t);
+            (from < to || h_from < h_to).then(|| {
                 let mut out = Series::new(s.labels.clone(), s.samples[from..to].to_vec());
                 if !s.start_times.is_empty() {
                     out.start_times = s.start_times[from..to].to_vec();
                 }
+                out.histograms = s.histograms[h_from..h_to].to_vec();
                 out
             })
         })
@@ -150,7 +156,6 @@ impl Querier for MemStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<Series>, QueryError> {
-        self.histograms.note(matchers, min_t, max_t);
         Ok(self.matching(matchers, min_t, max_t).collect())
     }
 
@@ -160,7 +165,6 @@ impl Querier for MemStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
-        self.histograms.note(matchers, min_t, max_t);
         let mut names: Vec<String> = self
             .matching(matchers, min_t, max_t)
             .flat_map(|s| s.labels.iter().map(|l| l.name.clone()).collect::<Vec<_>>())
@@ -177,7 +181,6 @@ impl Querier for MemStore {
         min_t: i64,
         max_t: i64,
     ) -> Result<Vec<String>, QueryError> {
-        self.histograms.note(matchers, min_t, max_t);
         let mut values: Vec<String> = self
             .matching(matchers, min_t, max_t)
             .filter_map(|s| s.labels.get(name).map(str::to_string))
@@ -247,20 +250,28 @@ mod tests {
     }
 
     #[test]
-    fn histogram_selection_is_noticed() {
+    fn histograms_and_floats_replace_each_other() {
         let mut st = MemStore::new();
-        st.add_histogram_times(&l(&[("__name__", "h")]), &[120]);
-        assert!(!st.touched_histogram());
-        st.select(&[Matcher::equal("__name__", "h")], 0, 60)
-            .unwrap();
-        assert!(!st.touched_histogram());
-        st.select(&[Matcher::equal("__name__", "x")], 0, 200)
-            .unwrap();
-        assert!(!st.touched_histogram());
-        st.select(&[Matcher::equal("__name__", "h")], 0, 200)
-            .unwrap();
-        assert!(st.touched_histogram());
-        st.reset_touched();
-        assert!(!st.touched_histogram());
+        let h = l(&[("__name__", "h")]);
+        let hist = |t| HistogramSample {
+            t,
+            h: std::sync::Arc::new(warden_tsdb::histogram::FloatHistogram::default()),
+        };
+        st.add_floats(&h, &[s(0, 1.0), s(60, 2.0)]);
+        st.add_histograms(&h, &[hist(60), hist(120)]);
+        let sel = |st: &MemStore, lo, hi| {
+            st.select(&[Matcher::equal("__name__", "h")], lo, hi)
+                .unwrap()
+        };
+        let got = sel(&st, 0, 200);
+        assert_eq!(got[0].samples, vec![s(0, 1.0)]);
+        let times: Vec<i64> = got[0].histograms.iter().map(|x| x.t).collect();
+        assert_eq!(times, [60, 120]);
+        // A series with only histograms in range is selected.
+        assert_eq!(sel(&st, 100, 200).len(), 1);
+        st.add_floats(&h, &[s(120, 3.0)]);
+        let got = sel(&st, 0, 200);
+        assert_eq!(got[0].samples, vec![s(0, 1.0), s(120, 3.0)]);
+        assert_eq!(got[0].histograms.len(), 1);
     }
 }
