@@ -8,13 +8,14 @@
 //! harness's rules, including its two hidden checks on instant queries
 //! (the same query in range mode, and step invariance under `@`).
 //!
-//! warden's store holds floats only: evaluations that involve native
-//! histograms are reported as skipped, never as passed.
+//! Native histograms are loaded and compared like floats: `{{…}}` samples,
+//! and with `load_with_nhcb` the native form of classic histograms.
 
 mod atmod;
 mod compare;
 mod duration;
 mod histogram;
+mod nhcb;
 mod number;
 mod report;
 mod runner;

@@ -12,6 +12,7 @@ use warden_tsdb::{HistogramSample, Sample, Series};
 
 use super::atmod::{check_times, pin_to_time};
 use super::compare::{Window, assert_sorted, compare_result, render_expected, render_value};
+use super::nhcb;
 use super::report::{CaseReport, Failure, Outcome};
 use super::script::{Command, Eval, EvalKind, Load, Script};
 use super::series::SeqValue;
@@ -23,29 +24,31 @@ use crate::promql::{Annotations, Engine, InstantSample, PromqlError, QueryOutput
 static QUERY_CONTEXT_FUNCS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(start|end|range|step)\(\)").expect("static regex"));
 
-/// Why a case was skipped.
-pub const SKIP_NHCB: &str = "data loaded with load_with_nhcb (native histograms)";
-
 /// Runs every command of `script`; one report per `eval`.
 pub fn run_script(script: &Script, engine: &Engine) -> Vec<CaseReport> {
     let mut store = MemStore::new();
-    let mut nhcb_epoch = false;
+    // A load that could not be stored fails every eval until the next clear.
+    let mut load_error: Option<String> = None;
     let mut out = Vec::new();
     for cmd in &script.commands {
         match cmd {
             Command::Clear => {
                 store = MemStore::new();
-                nhcb_epoch = false;
+                load_error = None;
             }
             Command::Load(load) => {
-                nhcb_epoch |= load.with_nhcb;
-                load_into(&mut store, load);
+                if let Err(e) = load_into(&mut store, load) {
+                    load_error.get_or_insert(format!("load at line {}: {e}", load.line));
+                }
             }
             Command::Eval(ev) => {
-                let outcome = if nhcb_epoch {
-                    Outcome::Skipped(SKIP_NHCB.into())
-                } else {
-                    run_eval_guarded(ev, engine, &store)
+                let outcome = match &load_error {
+                    Some(e) => Outcome::Failed(Failure {
+                        reason: e.clone(),
+                        expected: render_expected(ev),
+                        got: String::new(),
+                    }),
+                    None => run_eval_guarded(ev, engine, &store),
                 };
                 out.push(CaseReport {
                     line: ev.line,
@@ -58,8 +61,9 @@ pub fn run_script(script: &Script, engine: &Engine) -> Vec<CaseReport> {
     out
 }
 
-/// Adds a load block's float and native-histogram samples to the store.
-fn load_into(store: &mut MemStore, load: &Load) {
+/// Adds a load block's float and native-histogram samples to the store,
+/// and for `load_with_nhcb` the native form of its classic histograms.
+fn load_into(store: &mut MemStore, load: &Load) -> Result<(), String> {
     for s in &load.series {
         let mut floats = Vec::new();
         let mut start_times = Vec::new();
@@ -84,6 +88,12 @@ fn load_into(store: &mut MemStore, load: &Load) {
         store.add_floats_with_start(&s.labels, &floats, &start_times);
         store.add_histograms(&s.labels, &hists);
     }
+    if load.with_nhcb {
+        for (labels, samples) in nhcb::convert_block(load)? {
+            store.add_histograms(&labels, &samples);
+        }
+    }
+    Ok(())
 }
 
 fn run_eval_guarded(ev: &Eval, engine: &Engine, store: &MemStore) -> Outcome {
@@ -471,8 +481,7 @@ mod tests {
             Outcome::Failed(_) => {}
             other => panic!("{other:?}"),
         }
-        assert_eq!(cases[2].outcome, Outcome::Skipped(SKIP_NHCB.into()));
-        // `clear` ends the load_with_nhcb epoch.
+        assert_eq!(cases[2].outcome, Outcome::Passed);
         assert!(matches!(cases[3].outcome, Outcome::Failed(_)));
         assert_eq!((cases[3].line, cases[3].expr.as_str()), (18, "sum("));
     }
@@ -562,7 +571,7 @@ mod tests {
             panic!()
         };
         let mut store = MemStore::new();
-        load_into(&mut store, load);
+        load_into(&mut store, load).unwrap();
         let got = warden_tsdb::Querier::select(
             &store,
             &[warden_tsdb::Matcher::equal("__name__", "m")],
