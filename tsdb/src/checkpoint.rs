@@ -1,9 +1,11 @@
-//! Checkpoints: the head's series, chunks and metadata in one file, so the
-//! WAL segments they cover can be deleted.
+//! Checkpoints: the head's series, chunks, histograms and metadata in one
+//! file, so the WAL segments they cover can be deleted.
 //!
 //! The head is the only copy of the data, so a checkpoint holds everything
-//! still inside retention as encoded chunks (one to two bytes per sample,
-//! against about twelve in the WAL). It is written to a temporary file,
+//! still inside retention: floats as encoded chunks (one to two bytes per
+//! sample, against about twelve in the WAL), native histograms as the same
+//! histogram records the WAL uses (the head keeps them uncompressed), each
+//! series' chunks first, then its histograms. It is written to a temporary file,
 //! fsynced, renamed to `checkpoint.NNNNNNNN` (covering segments up to
 //! `NNNNNNNN`), and the directory fsynced; only then are segments deleted.
 
@@ -51,7 +53,14 @@ pub fn write(wal_dir: &Path, seq: u64, head: &Head) -> io::Result<(PathBuf, u64)
                 };
                 record::encode(&mut buf, &rec);
             }
+            let hists: Vec<_> = data
+                .histogram_samples()
+                .map(|h| (s.id, h.t, h.h.clone()))
+                .collect();
             drop(data);
+            for run in record::split_by_size(hists, |h| record::histogram_bytes(&h.2)) {
+                record::encode(&mut buf, &Record::Histograms(run));
+            }
             if buf.len() >= FLUSH_AT {
                 out.write_all(&buf)?;
                 size += buf.len() as u64;

@@ -10,7 +10,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::checkpoint;
-use crate::head::{Added, Head, MemSeries, lock};
+use crate::head::{Added, Head, MemSeries, Value, lock};
+use crate::histogram::FloatHistogram;
 use crate::ids::IdMap;
 use crate::labels::Labels;
 use crate::matcher::Matcher;
@@ -18,7 +19,7 @@ use crate::record::{self, Record, SAMPLES_PER_RECORD};
 use crate::replay::Replayer;
 use crate::retention;
 use crate::sample::{Sample, is_stale_nan};
-use std::ops::ControlFlow;
+use std::ops::{ControlFlow, Range};
 
 use crate::storage::{AppendError, Appender, MetricMetadata, Querier, QueryError, Series};
 use crate::wal::{self, ReadEnd, Wal, WalStats};
@@ -26,6 +27,11 @@ use crate::wal::{self, ReadEnd, Wal, WalStats};
 /// Most samples one appender buffers before it must commit, so a caller
 /// that never commits cannot grow memory without bound.
 pub const MAX_BATCH_SAMPLES: usize = 1 << 20;
+
+/// Most encoded bytes of histograms one appender buffers before it must
+/// commit: a histogram may be a thousand times the size of a float sample,
+/// so their count alone would not bound the batch's memory.
+pub const MAX_BATCH_HISTOGRAM_BYTES: usize = 256 << 20;
 
 /// A checkpoint is considered this often (when `maintain` runs) ...
 const CHECKPOINT_EVERY_MS: i64 = 60 * 60 * 1000;
@@ -107,8 +113,13 @@ pub struct DbStats {
     pub head_series: u64,
     /// Chunks in the head (open ones included).
     pub head_chunks: u64,
-    /// Samples stored since start.
+    /// Float samples stored since start.
     pub samples_appended_total: u64,
+    /// Native-histogram samples stored since start (apart from floats, as
+    /// Prometheus's appended counter splits them by a `type` label).
+    pub histogram_samples_appended_total: u64,
+    /// Native-histogram samples in the head (they are not in chunks).
+    pub head_histogram_samples: u64,
     /// Samples refused as out of order.
     pub out_of_order_total: u64,
     /// Samples refused as duplicates.
@@ -243,7 +254,7 @@ impl Db {
         let mut checkpoint_seq = None;
         let mut checkpoint_bytes = 0;
         if let Some((seq, path)) = listing.checkpoints.last() {
-            let end = wal::read_records(path, |r| replayer.apply(&head, r))
+            let end = wal::read_records(path, |r| replayer.apply_checkpoint(&head, r))
                 .map_err(io_err("reading", path))?;
             if let ReadEnd::Damaged { offset, reason } = &end {
                 corruptions += 1;
@@ -287,11 +298,12 @@ impl Db {
             closed_bytes += len;
             last_seq = Some(last_seq.map_or(*seq, |l: u64| l.max(*seq)));
         }
-        if replayer.unknown_series > 0 || replayer.bad_chunks > 0 {
+        if replayer.unknown_series > 0 || replayer.bad_chunks > 0 || replayer.bad_histograms > 0 {
             tracing::warn!(
                 unknown_series = replayer.unknown_series,
                 bad_chunks = replayer.bad_chunks,
-                "WAL replay skipped data whose series record was lost"
+                bad_histograms = replayer.bad_histograms,
+                "WAL replay skipped data whose series record was lost or that did not validate"
             );
         }
         // Retention is left to the first `maintain`, which knows the time:
@@ -359,13 +371,17 @@ impl Db {
             held: Vec::new(),
             slots: IdMap::default(),
             samples: Vec::new(),
+            histograms: Vec::new(),
+            histogram_bytes: 0,
+            phases: Vec::new(),
             metadata: Vec::new(),
         }
     }
 
     /// The newest sample of each series matching `matchers` (every series
     /// when empty), leaving out series whose newest sample is the staleness
-    /// marker. Sorted by labels.
+    /// marker or a native histogram (this answers in floats, for the
+    /// exposition formats). Sorted by labels.
     pub fn latest(&self, matchers: &[Matcher]) -> Vec<(Labels, Sample)> {
         let ids = match self.head.select_ids(matchers, false) {
             Ok(ids) => ids,
@@ -374,7 +390,10 @@ impl Db {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let Some(s) = self.head.get(id) else { continue };
-            let last = s.data().last();
+            let last = match s.data().newest() {
+                Some((t, Value::Float(v))) => Some((t, v)),
+                _ => None,
+            };
             if let Some((t, v)) = last {
                 let v = f64::from_bits(v);
                 if !is_stale_nan(v) {
@@ -472,6 +491,8 @@ impl Db {
             head_series: self.head.series_count() as u64,
             head_chunks: c.chunks.load(Ordering::Relaxed).max(0) as u64,
             samples_appended_total: c.appended.load(Ordering::Relaxed),
+            histogram_samples_appended_total: c.histograms_appended.load(Ordering::Relaxed),
+            head_histogram_samples: c.histogram_samples.load(Ordering::Relaxed).max(0) as u64,
             out_of_order_total: c.out_of_order.load(Ordering::Relaxed),
             duplicate_total: c.duplicate.load(Ordering::Relaxed),
             out_of_bounds_total: c.out_of_bounds.load(Ordering::Relaxed),
@@ -506,15 +527,23 @@ impl Db {
         Ok(())
     }
 
-    /// Series matching `matchers` with their samples in range, unsorted.
+    /// Series matching `matchers` with their samples (floats and
+    /// histograms) in range, unsorted.
     fn series_in(&self, ids: &[u64], min_t: i64, max_t: i64) -> Vec<Series> {
         let mut out = Vec::new();
         for &id in ids {
             let Some(s) = self.head.get(id) else { continue };
             let mut samples = Vec::new();
-            s.data().samples(min_t, max_t, &mut samples);
-            if !samples.is_empty() {
-                out.push(Series::new(s.labels.clone(), samples));
+            let mut histograms = Vec::new();
+            {
+                let d = s.data();
+                d.samples(min_t, max_t, &mut samples);
+                d.histograms(min_t, max_t, &mut histograms);
+            }
+            if !samples.is_empty() || !histograms.is_empty() {
+                let mut series = Series::new(s.labels.clone(), samples);
+                series.histograms = histograms;
+                out.push(series);
             }
         }
         out
@@ -615,16 +644,24 @@ impl Querier for Db {
             .collect();
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         let mut samples = Vec::new();
+        let mut histograms = Vec::new();
         for s in series {
-            s.data().samples(min_t, max_t, &mut samples);
-            if samples.is_empty() {
+            {
+                let d = s.data();
+                d.samples(min_t, max_t, &mut samples);
+                d.histograms(min_t, max_t, &mut histograms);
+            }
+            if samples.is_empty() && histograms.is_empty() {
                 continue;
             }
             // Series of one selection tend to be alike: size the next
             // buffer like this one, so that buffers are rarely grown.
             let hint = samples.len();
             let exact = std::mem::replace(&mut samples, Vec::with_capacity(hint));
-            if f(Series::new(s.labels.clone(), exact)).is_break() {
+            let mut series = Series::new(s.labels.clone(), exact);
+            // Free for float-only series: taking an empty Vec allocates nothing.
+            series.histograms = std::mem::take(&mut histograms);
+            if f(series).is_break() {
                 break;
             }
         }
@@ -686,6 +723,17 @@ impl Querier for Db {
     }
 }
 
+/// The newest sample an appender holds for a series, which the batch's
+/// later samples for it are checked against.
+#[derive(Debug, Clone, Copy)]
+enum BatchLast {
+    /// Timestamp and value bits.
+    Float(i64, u64),
+    /// Timestamp and index in the batch's histograms (an index, not the
+    /// histogram, keeps the per-series slot as small as before).
+    Histogram(i64, usize),
+}
+
 /// A batch of samples for [`Db`]: checked as they are appended, written to
 /// the WAL and made visible together at `commit`. Dropping it without
 /// committing discards the batch.
@@ -695,9 +743,20 @@ pub struct DbAppender<'a> {
     /// Series this batch touches (each held once against retention).
     held: Vec<Arc<MemSeries>>,
     /// Series id → (index in `held`, newest sample in this batch).
-    slots: IdMap<(usize, Option<(i64, u64)>)>,
+    slots: IdMap<(usize, Option<BatchLast>)>,
     /// (index in `held`, t, value bits).
     samples: Vec<(usize, i64, u64)>,
+    /// (index in `held`, t, histogram).
+    histograms: Vec<(usize, i64, Arc<FloatHistogram>)>,
+    /// Encoded size of `histograms`, bounded by [`MAX_BATCH_HISTOGRAM_BYTES`].
+    histogram_bytes: usize,
+    /// `(samples.len(), histograms.len())` each time a float followed a
+    /// histogram of the same series in this batch. Floats and histograms
+    /// are written and applied in separate runs (floats first); these cuts
+    /// start a new pair of runs so that each series still sees its samples
+    /// in time order. Usually empty: that takes a series turning from
+    /// histograms back to floats (or going stale) within one batch.
+    phases: Vec<(usize, usize)>,
     metadata: Vec<(String, MetricMetadata)>,
 }
 
@@ -708,51 +767,41 @@ impl DbAppender<'_> {
         }
         self.slots.clear();
         self.samples.clear();
+        self.histograms.clear();
+        self.histogram_bytes = 0;
+        self.phases.clear();
         self.metadata.clear();
     }
 
-    /// Encodes this batch's WAL records: new series first, then metadata
-    /// that changed, then samples.
-    fn encode(
-        &self,
-        new_series: &[&Arc<MemSeries>],
-        metadata: &[(String, MetricMetadata)],
-    ) -> Vec<u8> {
-        let mut buf = Vec::with_capacity(64 + self.samples.len() * 14);
-        let series: Vec<(u64, Labels)> = new_series
+    /// The batch as runs of (float samples, histograms), in the order they
+    /// must be written and applied; see `phases`.
+    fn phases(&self) -> impl Iterator<Item = (Range<usize>, Range<usize>)> + '_ {
+        let end = (self.samples.len(), self.histograms.len());
+        let mut start = (0, 0);
+        self.phases
             .iter()
-            .map(|s| (s.id, s.labels.clone()))
-            .collect();
-        for run in record::split_by_size(series, |s| record::labels_bytes(&s.1)) {
-            record::encode(&mut buf, &Record::Series(run));
-        }
-        let sized = |m: &(String, MetricMetadata)| record::metadata_bytes(&m.0, &m.1);
-        for run in record::split_by_size(metadata.to_vec(), sized) {
-            record::encode(&mut buf, &Record::Metadata(run));
-        }
-        for part in self.samples.chunks(SAMPLES_PER_RECORD) {
-            let list = part
-                .iter()
-                .map(|&(slot, t, v)| (self.held[slot].id, t, v))
-                .collect();
-            record::encode(&mut buf, &Record::Samples(list));
-        }
-        buf
+            .copied()
+            .chain(std::iter::once(end))
+            .map(move |cut| {
+                let runs = (start.0..cut.0, start.1..cut.1);
+                start = cut;
+                runs
+            })
     }
 
-    fn apply(&self) {
-        for &(slot, t, v) in &self.samples {
-            let _ = self.db.head.apply(&self.held[slot], t, v, true);
-        }
-        for (name, m) in &self.metadata {
-            self.db.head.set_metadata(name, m.clone());
+    /// The batch's newest sample for a series, as the append rules see it.
+    fn last_value(&self, last: BatchLast) -> (i64, Value<'_>) {
+        match last {
+            BatchLast::Float(t, v) => (t, Value::Float(v)),
+            BatchLast::Histogram(t, i) => (t, Value::Histogram(&self.histograms[i].2)),
         }
     }
-}
 
-impl Appender for DbAppender<'_> {
-    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
-        if self.samples.len() >= MAX_BATCH_SAMPLES {
+    /// The checks every sample needs before its series is looked up, then
+    /// the series' slot in this batch (holding the series against
+    /// retention) and the batch's newest sample for it.
+    fn slot_for(&mut self, labels: &Labels) -> Result<(usize, Option<BatchLast>), AppendError> {
+        if self.samples.len() + self.histograms.len() >= MAX_BATCH_SAMPLES {
             return Err(AppendError::Storage(format!(
                 "batch holds {MAX_BATCH_SAMPLES} samples; commit before appending more"
             )));
@@ -769,7 +818,7 @@ impl Appender for DbAppender<'_> {
             )));
         }
         let (series, _) = self.db.head.get_or_create(labels);
-        let (slot, batch_last) = match self.slots.get(&series.id) {
+        Ok(match self.slots.get(&series.id) {
             Some(&(slot, last)) => {
                 series.release();
                 (slot, last)
@@ -780,18 +829,127 @@ impl Appender for DbAppender<'_> {
                 self.slots.insert(self.held[slot].id, (slot, None));
                 (slot, None)
             }
-        };
+        })
+    }
+
+    /// Encodes this batch's WAL records: new series first, then metadata
+    /// that changed, then samples.
+    fn encode(
+        &self,
+        new_series: &[&Arc<MemSeries>],
+        metadata: &[(String, MetricMetadata)],
+    ) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(64 + self.samples.len() * 14 + self.histogram_bytes);
+        let series: Vec<(u64, Labels)> = new_series
+            .iter()
+            .map(|s| (s.id, s.labels.clone()))
+            .collect();
+        for run in record::split_by_size(series, |s| record::labels_bytes(&s.1)) {
+            record::encode(&mut buf, &Record::Series(run));
+        }
+        let sized = |m: &(String, MetricMetadata)| record::metadata_bytes(&m.0, &m.1);
+        for run in record::split_by_size(metadata.to_vec(), sized) {
+            record::encode(&mut buf, &Record::Metadata(run));
+        }
+        for (floats, hists) in self.phases() {
+            for part in self.samples[floats].chunks(SAMPLES_PER_RECORD) {
+                let list = part
+                    .iter()
+                    .map(|&(slot, t, v)| (self.held[slot].id, t, v))
+                    .collect();
+                record::encode(&mut buf, &Record::Samples(list));
+            }
+            let list: Vec<_> = self.histograms[hists]
+                .iter()
+                .map(|(slot, t, h)| (self.held[*slot].id, *t, h.clone()))
+                .collect();
+            for run in record::split_by_size(list, |s| record::histogram_bytes(&s.2)) {
+                record::encode(&mut buf, &Record::Histograms(run));
+            }
+        }
+        buf
+    }
+
+    fn apply(&self) {
+        for (floats, hists) in self.phases() {
+            for &(slot, t, v) in &self.samples[floats] {
+                let _ = self.db.head.apply(&self.held[slot], t, v, true);
+            }
+            for (slot, t, h) in &self.histograms[hists] {
+                let _ = self
+                    .db
+                    .head
+                    .apply_histogram(&self.held[*slot], *t, h.clone(), true);
+            }
+        }
+        for (name, m) in &self.metadata {
+            self.db.head.set_metadata(name, m.clone());
+        }
+    }
+}
+
+impl Appender for DbAppender<'_> {
+    fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError> {
+        let (slot, batch_last) = self.slot_for(labels)?;
         let bits = v.to_bits();
+        let last = batch_last.map(|l| self.last_value(l));
         match self
             .db
             .head
-            .validate(&self.held[slot], batch_last, t, bits)?
+            .validate(&self.held[slot], last, t, Value::Float(bits))?
         {
             Added::Same => Ok(()),
             Added::Stored => {
+                if matches!(batch_last, Some(BatchLast::Histogram(..))) {
+                    self.phases
+                        .push((self.samples.len(), self.histograms.len()));
+                }
                 self.samples.push((slot, t, bits));
                 let id = self.held[slot].id;
-                self.slots.insert(id, (slot, Some((t, bits))));
+                self.slots
+                    .insert(id, (slot, Some(BatchLast::Float(t, bits))));
+                Ok(())
+            }
+        }
+    }
+
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<(), AppendError> {
+        // Checked before the series is looked up, so a bad histogram does
+        // not create an empty series.
+        h.validate()
+            .map_err(|e| AppendError::InvalidHistogram(e.to_string()))?;
+        let size = record::histogram_bytes(h);
+        if size > record::MAX_ITEM_BYTES {
+            return Err(AppendError::InvalidHistogram(format!(
+                "{size} bytes encoded exceeds the {} byte limit",
+                record::MAX_ITEM_BYTES
+            )));
+        }
+        if self.histogram_bytes + size > MAX_BATCH_HISTOGRAM_BYTES {
+            return Err(AppendError::Storage(format!(
+                "batch holds {MAX_BATCH_HISTOGRAM_BYTES} bytes of histograms; \
+                 commit before appending more"
+            )));
+        }
+        let (slot, batch_last) = self.slot_for(labels)?;
+        let last = batch_last.map(|l| self.last_value(l));
+        match self
+            .db
+            .head
+            .validate(&self.held[slot], last, t, Value::Histogram(h))?
+        {
+            Added::Same => Ok(()),
+            Added::Stored => {
+                self.histograms.push((slot, t, Arc::new(h.clone())));
+                self.histogram_bytes += size;
+                let last = BatchLast::Histogram(t, self.histograms.len() - 1);
+                let id = self.held[slot].id;
+                self.slots.insert(id, (slot, Some(last)));
                 Ok(())
             }
         }
@@ -811,7 +969,7 @@ impl Appender for DbAppender<'_> {
     }
 
     fn commit(&mut self) -> Result<(), AppendError> {
-        if self.samples.is_empty() && self.metadata.is_empty() {
+        if self.samples.is_empty() && self.histograms.is_empty() && self.metadata.is_empty() {
             self.release_all();
             return Ok(());
         }
@@ -823,8 +981,12 @@ impl Appender for DbAppender<'_> {
             }
             Some(d) => {
                 let mut wal = lock(&d.wal);
-                let with_samples: std::collections::HashSet<usize> =
-                    self.samples.iter().map(|s| s.0).collect();
+                let with_samples: std::collections::HashSet<usize> = self
+                    .samples
+                    .iter()
+                    .map(|s| s.0)
+                    .chain(self.histograms.iter().map(|h| h.0))
+                    .collect();
                 let new_series: Vec<&Arc<MemSeries>> = self
                     .held
                     .iter()

@@ -14,11 +14,13 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::chunk::{Chunk, ChunkAppender};
+use crate::hist_samples::HistogramSamples;
+use crate::histogram::FloatHistogram;
 use crate::ids::IdMap;
 use crate::index::{EmptySelector, Index, Postings};
 use crate::labels::Labels;
 use crate::matcher::Matcher;
-use crate::sample::Sample;
+use crate::sample::{HistogramSample, Sample};
 use crate::storage::{AppendError, MetricMetadata};
 
 const STRIPES: usize = 64;
@@ -74,11 +76,44 @@ impl MemSeries {
     }
 }
 
-/// The samples of one series: sealed chunks plus the open one.
+/// The samples of one series: sealed float chunks plus the open one, and
+/// native histograms if the series ever had any.
+///
+/// Floats and histograms are kept apart, as Prometheus's head keeps them in
+/// chunks of different encodings: a series may switch between the two over
+/// time, and every timestamp belongs to exactly one of them. The append
+/// rules (order, duplicates) look at the newest sample of either kind.
 #[derive(Debug, Default)]
 pub struct SeriesData {
     sealed: Vec<Chunk>,
     open: ChunkAppender,
+    /// Histogram samples; `None` until the first one, so a float-only
+    /// series (nearly all) pays one pointer and no allocation. Boxed, not an
+    /// inline list, because an empty inline list would cost three pointers
+    /// in every series.
+    hist: Option<Box<HistogramSamples>>,
+}
+
+/// A sample's value as the append rules compare it: floats by bits (so the
+/// staleness marker is an ordinary value), histograms with
+/// [`FloatHistogram::equals`], and never a float with a histogram.
+#[derive(Debug, Clone, Copy)]
+pub enum Value<'a> {
+    /// Float value bits.
+    Float(u64),
+    /// A native histogram.
+    Histogram(&'a FloatHistogram),
+}
+
+impl Value<'_> {
+    /// Whether two values at one timestamp are the same sample.
+    fn same(self, other: Value<'_>) -> bool {
+        match (self, other) {
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::Histogram(a), Value::Histogram(b)) => a.equals(b),
+            _ => false,
+        }
+    }
 }
 
 /// The outcome of adding one sample to a series.
@@ -91,7 +126,8 @@ pub enum Added {
 }
 
 impl SeriesData {
-    /// Newest timestamp and value bits.
+    /// Newest float timestamp and value bits (histograms aside; see
+    /// [`SeriesData::newest`]).
     pub fn last(&self) -> Option<(i64, u64)> {
         match self.open.last() {
             Some(l) => Some(l),
@@ -103,17 +139,44 @@ impl SeriesData {
         }
     }
 
-    /// Oldest timestamp held.
-    pub fn first_t(&self) -> Option<i64> {
+    /// The newest sample of either kind, which the append rules compare
+    /// against.
+    pub fn newest(&self) -> Option<(i64, Value<'_>)> {
+        let float = self.last().map(|(t, v)| (t, Value::Float(v)));
+        let Some(h) = self.hist.as_ref().and_then(|h| h.last()) else {
+            return float;
+        };
+        match float {
+            Some((t, v)) if t > h.t => Some((t, v)),
+            _ => Some((h.t, Value::Histogram(&h.h))),
+        }
+    }
+
+    /// Oldest float timestamp held.
+    fn first_float_t(&self) -> Option<i64> {
         match self.sealed.first() {
             Some(c) => Some(c.min_t()),
             None => (!self.open.is_empty()).then(|| self.open.min_t()),
         }
     }
 
-    /// Whether the series holds no sample.
+    /// Oldest timestamp held, float or histogram.
+    pub fn first_t(&self) -> Option<i64> {
+        let hist = self.hist.as_ref().and_then(|h| h.first_t());
+        match (self.first_float_t(), hist) {
+            (Some(f), Some(h)) => Some(f.min(h)),
+            (f, h) => f.or(h),
+        }
+    }
+
+    /// Whether the series holds no sample, float or histogram.
     pub fn is_empty(&self) -> bool {
-        self.open.is_empty() && self.sealed.is_empty()
+        self.open.is_empty() && self.sealed.is_empty() && self.hist.is_none()
+    }
+
+    /// Histogram samples held.
+    pub fn histogram_count(&self) -> usize {
+        self.hist.as_ref().map_or(0, |h| h.len())
     }
 
     /// Chunks held, the open one included when it has samples.
@@ -121,9 +184,55 @@ impl SeriesData {
         self.sealed.len() + usize::from(!self.open.is_empty())
     }
 
-    /// Checks `t, v` against the newest sample with Prometheus's rules.
+    /// Checks float `t, v` against the newest sample with Prometheus's rules.
     pub fn check(&self, t: i64, v: u64) -> Result<Added, AppendError> {
-        check_after(self.last(), t, v)
+        if self.hist.is_none() {
+            // Float-only series: the same check as before histograms existed.
+            return check_after(self.last(), t, v);
+        }
+        check_value(self.newest(), t, Value::Float(v))
+    }
+
+    /// Checks histogram `t, h` against the newest sample.
+    pub fn check_histogram(&self, t: i64, h: &FloatHistogram) -> Result<Added, AppendError> {
+        check_value(self.newest(), t, Value::Histogram(h))
+    }
+
+    /// Adds a histogram sample after checking it against the newest sample
+    /// of either kind.
+    pub fn append_histogram(
+        &mut self,
+        t: i64,
+        h: Arc<FloatHistogram>,
+    ) -> Result<Added, AppendError> {
+        if self.check_histogram(t, &h)? == Added::Same {
+            return Ok(Added::Same);
+        }
+        self.hist.get_or_insert_default().push(t, h);
+        Ok(Added::Stored)
+    }
+
+    /// Adds a histogram sample loaded from a checkpoint, which holds a
+    /// series' float chunks before its histograms: it is ordered against
+    /// the histograms only (the checkpoint was consistent when written).
+    pub fn push_histogram(&mut self, t: i64, h: Arc<FloatHistogram>) -> Result<(), AppendError> {
+        if self.hist.get_or_insert_default().push(t, h) {
+            Ok(())
+        } else {
+            Err(AppendError::OutOfOrder)
+        }
+    }
+
+    /// Histogram samples in `[min_t, max_t]`, oldest first, appended to `out`.
+    pub fn histograms(&self, min_t: i64, max_t: i64, out: &mut Vec<HistogramSample>) {
+        if let Some(h) = &self.hist {
+            h.range(min_t, max_t, out);
+        }
+    }
+
+    /// Every histogram sample, oldest first, for checkpoints.
+    pub fn histogram_samples(&self) -> impl Iterator<Item = &HistogramSample> {
+        self.hist.iter().flat_map(|h| h.iter())
     }
 
     /// Adds a sample, cutting a new chunk when the open one is full or would
@@ -222,12 +331,14 @@ impl SeriesData {
         }
     }
 
-    /// Whether some sample may fall in `[min_t, max_t]` (by chunk bounds).
+    /// Whether some sample may fall in `[min_t, max_t]` (floats by chunk
+    /// bounds, histograms exactly).
     pub fn overlaps(&self, min_t: i64, max_t: i64) -> bool {
-        match (self.first_t(), self.last()) {
+        let floats = match (self.first_float_t(), self.last()) {
             (Some(first), Some((last, _))) => first <= max_t && last >= min_t,
             _ => false,
-        }
+        };
+        floats || self.hist.as_ref().is_some_and(|h| h.overlaps(min_t, max_t))
     }
 
     /// Every chunk's bytes, oldest first (the open chunk last), for checkpoints.
@@ -236,27 +347,60 @@ impl SeriesData {
         self.sealed.iter().map(Chunk::bytes).chain(open)
     }
 
-    /// (max_t, encoded size) of every chunk, for size-based retention.
+    /// (max_t, encoded size) of every chunk, and of every group of
+    /// histogram samples, for size-based retention.
     pub fn chunk_sizes(&self, out: &mut Vec<(i64, usize)>) {
         out.extend(self.sealed.iter().map(|c| (c.max_t(), c.bytes().len())));
         if let Some((t, _)) = self.open.last() {
             out.push((t, self.open.bytes().len()));
         }
+        if let Some(h) = &self.hist {
+            h.sizes(out);
+        }
     }
 
-    /// Frees chunks whose newest sample is older than `cutoff`; returns how
-    /// many chunks went.
-    pub fn truncate_before(&mut self, cutoff: i64) -> usize {
+    /// Frees float chunks whose newest sample is older than `cutoff`, and
+    /// histogram samples older than it; returns (chunks, histogram samples)
+    /// freed.
+    pub fn truncate_before(&mut self, cutoff: i64) -> (usize, usize) {
+        let hists = match &mut self.hist {
+            Some(h) => {
+                let n = h.truncate_before(cutoff);
+                if h.is_empty() {
+                    self.hist = None;
+                }
+                n
+            }
+            None => 0,
+        };
         if let Some((last, _)) = self.open.last()
             && last < cutoff
         {
             let n = self.chunk_count();
-            *self = SeriesData::default();
-            return n;
+            self.sealed = Vec::new();
+            self.open = ChunkAppender::default();
+            return (n, hists);
         }
         let before = self.sealed.len();
         self.sealed.retain(|c| c.max_t() >= cutoff);
-        before - self.sealed.len()
+        (before - self.sealed.len(), hists)
+    }
+}
+
+/// Prometheus's append rules against the newest sample `last` of either
+/// kind: older is out of order; the same timestamp is a silent no-op for
+/// the very same sample and a duplicate otherwise (a float and a histogram
+/// never share a timestamp).
+pub fn check_value(
+    last: Option<(i64, Value<'_>)>,
+    t: i64,
+    v: Value<'_>,
+) -> Result<Added, AppendError> {
+    match last {
+        Some((lt, _)) if t < lt => Err(AppendError::OutOfOrder),
+        Some((lt, lv)) if t == lt && lv.same(v) => Ok(Added::Same),
+        Some((lt, _)) if t == lt => Err(AppendError::Duplicate),
+        _ => Ok(Added::Stored),
     }
 }
 
@@ -285,6 +429,11 @@ pub struct HeadCounters {
     pub series_removed: AtomicU64,
     /// Chunks currently held.
     pub chunks: AtomicI64,
+    /// Histogram samples stored (kept apart from `appended`, which counts
+    /// floats, like Prometheus's `type` label on its appended counter).
+    pub histograms_appended: AtomicU64,
+    /// Histogram samples currently held.
+    pub histogram_samples: AtomicI64,
 }
 
 impl HeadCounters {
@@ -294,7 +443,9 @@ impl HeadCounters {
             AppendError::OutOfOrder => &self.out_of_order,
             AppendError::Duplicate => &self.duplicate,
             AppendError::OutOfBounds => &self.out_of_bounds,
-            AppendError::Storage(_) => return,
+            AppendError::Storage(_)
+            | AppendError::InvalidHistogram(_)
+            | AppendError::HistogramsUnsupported => return,
         };
         c.fetch_add(1, Ordering::Relaxed);
     }
@@ -485,22 +636,23 @@ impl Head {
         all
     }
 
-    /// Validates a sample for an appender: bounds, then order against the
-    /// newest committed sample or `batch_last` (the newest one this appender
-    /// holds for the series). Refusals are counted.
+    /// Validates a sample (float or histogram) for an appender: bounds,
+    /// then order against the newest committed sample or `batch_last` (the
+    /// newest one this appender holds for the series). Refusals are counted.
     pub fn validate(
         &self,
         s: &MemSeries,
-        batch_last: Option<(i64, u64)>,
+        batch_last: Option<(i64, Value<'_>)>,
         t: i64,
-        v: u64,
+        v: Value<'_>,
     ) -> Result<Added, AppendError> {
         let result = if t < self.min_valid_t() {
             Err(AppendError::OutOfBounds)
         } else {
-            match batch_last {
-                Some(last) => check_after(Some(last), t, v),
-                None => s.data().check(t, v),
+            match (batch_last, v) {
+                (Some(last), v) => check_value(Some(last), t, v),
+                (None, Value::Float(bits)) => s.data().check(t, bits),
+                (None, Value::Histogram(h)) => s.data().check_histogram(t, h),
             }
         };
         if let Err(e) = &result {
@@ -538,6 +690,49 @@ impl Head {
         result
     }
 
+    /// Stores a committed histogram sample; refusals are counted as for
+    /// [`Head::apply`].
+    pub fn apply_histogram(
+        &self,
+        s: &MemSeries,
+        t: i64,
+        h: Arc<FloatHistogram>,
+        count: bool,
+    ) -> Result<Added, AppendError> {
+        let result = s.data().append_histogram(t, h);
+        match &result {
+            Ok(Added::Stored) => {
+                self.counters
+                    .histogram_samples
+                    .fetch_add(1, Ordering::Relaxed);
+                if count {
+                    self.counters
+                        .histograms_appended
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(Added::Same) => {}
+            Err(e) if count => self.counters.count_reject(e),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Adds a histogram sample loaded from a checkpoint (see
+    /// [`SeriesData::push_histogram`]).
+    pub fn restore_histogram(
+        &self,
+        s: &MemSeries,
+        t: i64,
+        h: Arc<FloatHistogram>,
+    ) -> Result<(), AppendError> {
+        s.data().push_histogram(t, h)?;
+        self.counters
+            .histogram_samples
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Adds a chunk loaded from a checkpoint.
     pub fn apply_chunk(&self, s: &MemSeries, chunk: Chunk) -> Result<(), AppendError> {
         let mut d = s.data();
@@ -569,18 +764,22 @@ impl Head {
             .collect()
     }
 
-    /// Retention: frees chunks entirely older than `cutoff`, drops series
-    /// left without samples (unless an appender holds them), and refuses
-    /// older samples from now on. Returns (chunks freed, series dropped).
+    /// Retention: frees chunks entirely older than `cutoff` and histogram
+    /// samples older than it, drops series left without samples (unless an
+    /// appender holds them), and refuses older samples from now on.
+    /// Returns (chunks freed, series dropped).
     pub fn truncate_before(&self, cutoff: i64) -> (usize, usize) {
         self.min_valid_t.fetch_max(cutoff, Ordering::Relaxed);
         let mut freed = 0;
+        let mut freed_hists = 0;
         let mut empty = Vec::new();
         for stripe in &self.by_id {
             let series: Vec<Arc<MemSeries>> = read(stripe).values().cloned().collect();
             for s in series {
                 let mut d = s.data();
-                freed += d.truncate_before(cutoff);
+                let (chunks, hists) = d.truncate_before(cutoff);
+                freed += chunks;
+                freed_hists += hists;
                 if d.is_empty() && s.pending.load(Ordering::Acquire) == 0 {
                     empty.push(s.clone());
                 }
@@ -589,6 +788,9 @@ impl Head {
         self.counters
             .chunks
             .fetch_sub(freed as i64, Ordering::Relaxed);
+        self.counters
+            .histogram_samples
+            .fetch_sub(freed_hists as i64, Ordering::Relaxed);
         let mut dropped = Vec::new();
         for s in empty {
             let hash = (self.hasher)(&s.labels);
@@ -615,7 +817,8 @@ impl Head {
         }
     }
 
-    /// (max_t, bytes) of every chunk, for size-based retention.
+    /// (max_t, bytes) of every chunk and histogram sample group, for
+    /// size-based retention.
     pub fn chunk_sizes(&self) -> Vec<(i64, usize)> {
         let mut out = Vec::new();
         for s in self.all_series() {
@@ -726,10 +929,145 @@ mod tests {
         for i in 0..240 {
             d.append(i, 0).unwrap();
         }
-        assert_eq!(d.truncate_before(119), 0);
-        assert_eq!(d.truncate_before(120), 1);
+        assert_eq!(d.truncate_before(119), (0, 0));
+        assert_eq!(d.truncate_before(120), (1, 0));
         assert_eq!(d.first_t(), Some(120));
-        assert_eq!(d.truncate_before(1000), 1);
+        assert_eq!(d.truncate_before(1000), (1, 0));
         assert!(d.is_empty());
+    }
+
+    fn hist(count: f64) -> Arc<FloatHistogram> {
+        Arc::new(FloatHistogram {
+            count,
+            sum: count * 2.0,
+            ..FloatHistogram::default()
+        })
+    }
+
+    #[test]
+    fn histogram_append_rules_span_both_kinds() {
+        let mut d = SeriesData::default();
+        assert_eq!(d.append(10, 1), Ok(Added::Stored));
+        // A histogram may follow a float, never at its timestamp or before.
+        assert_eq!(
+            d.append_histogram(10, hist(1.0)),
+            Err(AppendError::Duplicate)
+        );
+        assert_eq!(
+            d.append_histogram(9, hist(1.0)),
+            Err(AppendError::OutOfOrder)
+        );
+        assert_eq!(d.append_histogram(20, hist(1.0)), Ok(Added::Stored));
+        // The same histogram again is a no-op (compared with `equals`, so a
+        // copy that is not the same allocation counts too), another one is
+        // a duplicate.
+        assert_eq!(d.append_histogram(20, hist(1.0)), Ok(Added::Same));
+        assert_eq!(
+            d.append_histogram(20, hist(2.0)),
+            Err(AppendError::Duplicate)
+        );
+        assert_eq!(
+            d.append_histogram(19, hist(1.0)),
+            Err(AppendError::OutOfOrder)
+        );
+        // Floats now check against the newest histogram.
+        assert_eq!(d.append(20, 1), Err(AppendError::Duplicate));
+        assert_eq!(d.append(15, 1), Err(AppendError::OutOfOrder));
+        assert_eq!(d.append(30, STALE_NAN.to_bits()), Ok(Added::Stored));
+        assert_eq!(
+            d.append_histogram(30, hist(1.0)),
+            Err(AppendError::Duplicate)
+        );
+        assert_eq!(d.append_histogram(40, hist(3.0)), Ok(Added::Stored));
+        let mut floats = Vec::new();
+        d.samples(i64::MIN, i64::MAX, &mut floats);
+        assert_eq!(floats.iter().map(|s| s.t).collect::<Vec<_>>(), [10, 30]);
+        let mut hists = Vec::new();
+        d.histograms(i64::MIN, i64::MAX, &mut hists);
+        assert_eq!(hists.iter().map(|s| s.t).collect::<Vec<_>>(), [20, 40]);
+        assert!(matches!(d.newest(), Some((40, Value::Histogram(_)))));
+        assert_eq!(d.first_t(), Some(10));
+        // Histograms alone make a range overlap; the gap between does not.
+        assert!(d.overlaps(40, 50));
+        assert!(d.overlaps(18, 22));
+        assert!(!d.overlaps(41, 50));
+    }
+
+    #[test]
+    fn nan_sum_histograms_are_the_same_sample_by_bits() {
+        let mut d = SeriesData::default();
+        let nan = || {
+            Arc::new(FloatHistogram {
+                sum: f64::NAN,
+                count: 1.0,
+                ..FloatHistogram::default()
+            })
+        };
+        assert_eq!(d.append_histogram(1, nan()), Ok(Added::Stored));
+        assert_eq!(d.append_histogram(1, nan()), Ok(Added::Same));
+    }
+
+    #[test]
+    fn retention_frees_histograms_and_keeps_floats_apart() {
+        let mut d = SeriesData::default();
+        for i in 0..10 {
+            d.append_histogram(i, hist(i as f64)).unwrap();
+        }
+        d.append(100, 0).unwrap();
+        // Floats past the cutoff stay; histograms before it go one by one.
+        assert_eq!(d.truncate_before(5), (0, 5));
+        assert_eq!(d.histogram_count(), 5);
+        assert_eq!(d.first_t(), Some(5));
+        // Histograms past the cutoff survive the float chunk going.
+        let mut d = SeriesData::default();
+        d.append(1, 0).unwrap();
+        d.append_histogram(50, hist(1.0)).unwrap();
+        assert_eq!(d.truncate_before(10), (1, 0));
+        assert_eq!(d.histogram_count(), 1);
+        assert!(!d.is_empty());
+        assert_eq!(d.truncate_before(51), (0, 1));
+        assert!(d.is_empty());
+        assert!(d.hist.is_none(), "the box is freed with the last histogram");
+    }
+
+    #[test]
+    fn checkpoint_histograms_order_among_themselves() {
+        let mut d = SeriesData::default();
+        d.append(100, 0).unwrap();
+        assert_eq!(d.push_histogram(50, hist(1.0)), Ok(()));
+        assert_eq!(
+            d.push_histogram(50, hist(1.0)),
+            Err(AppendError::OutOfOrder)
+        );
+        assert_eq!(d.push_histogram(150, hist(1.0)), Ok(()));
+        assert_eq!(d.histogram_count(), 2);
+    }
+
+    /// Sizes before native histograms were stored (64-bit targets).
+    const OLD_MEM_SERIES: usize = 136;
+    const OLD_SERIES_DATA: usize = 96;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_float_only_series_grows_by_one_pointer_at_most() {
+        use std::mem::size_of;
+        assert!(
+            size_of::<SeriesData>() <= OLD_SERIES_DATA + size_of::<usize>(),
+            "SeriesData is {} bytes",
+            size_of::<SeriesData>()
+        );
+        assert!(
+            size_of::<MemSeries>() <= OLD_MEM_SERIES + size_of::<usize>(),
+            "MemSeries is {} bytes",
+            size_of::<MemSeries>()
+        );
+        assert_eq!(
+            size_of::<Option<Box<HistogramSamples>>>(),
+            size_of::<usize>()
+        );
+        // And no allocation: a float-only series has no histogram list.
+        let mut d = SeriesData::default();
+        d.append(1, 0).unwrap();
+        assert!(d.hist.is_none());
     }
 }

@@ -5,14 +5,16 @@
 //! [`Querier`]. Keeping both as traits lets the same engine run over this
 //! store, over a test fixture, or over a remote Prometheus-compatible API.
 //!
-//! [`Db`] is the store itself: an in-memory head of compressed chunks with a
-//! postings index, made durable by a write-ahead log with checkpoints.
+//! [`Db`] is the store itself: an in-memory head of compressed float chunks
+//! and (uncompressed) native-histogram samples with a postings index, made
+//! durable by a write-ahead log with checkpoints.
 
 pub mod bitstream;
 pub mod checkpoint;
 pub mod chunk;
 pub mod db;
 pub mod head;
+pub mod hist_samples;
 pub mod histogram;
 pub mod ids;
 pub mod index;

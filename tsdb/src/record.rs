@@ -3,7 +3,16 @@
 //! Frame: `[type u8][len u32 LE][crc32c u32 LE][payload]`, where the CRC
 //! (Castagnoli) covers the type byte, the length and the payload, so a
 //! flipped bit anywhere in a record is caught. Payloads use LEB128 varints.
+//!
+//! Record types: 1 series, 2 float samples, 3 metadata, 4 XOR chunk
+//! (checkpoints), 5 native-histogram samples. Readers of a WAL written
+//! before type 5 existed see nothing new, so old WALs replay unchanged; the
+//! histogram payload starts with its own version byte so that its layout
+//! can change later without a new type.
 
+use std::sync::Arc;
+
+use crate::histogram::{CounterResetHint, FloatHistogram, Span};
 use crate::labels::{Labels, LabelsBuilder};
 use crate::storage::{MetricMetadata, MetricType};
 
@@ -31,6 +40,38 @@ pub fn labels_bytes(labels: &Labels) -> usize {
         .map(|l| l.name.len() + l.value.len() + 20)
         .sum::<usize>()
         + 20
+}
+
+/// Encoded size of one histogram sample in a [`Record::Histograms`]
+/// payload: exact but for the series id and timestamp, counted as three
+/// bytes each (their usual width). Used to split records, to bound a
+/// batch's memory and to weigh histograms for size-based retention, which
+/// is why it should not be a loose upper bound.
+pub fn histogram_bytes(h: &FloatHistogram) -> usize {
+    let spans = |spans: &[Span]| {
+        uvarint_len(spans.len() as u64)
+            + spans
+                .iter()
+                .map(|s| {
+                    uvarint_len(zigzag(i64::from(s.offset))) + uvarint_len(u64::from(s.length))
+                })
+                .sum::<usize>()
+    };
+    let floats = |f: &[f64]| uvarint_len(f.len() as u64) + 8 * f.len();
+    3 + 3
+        + 1
+        + uvarint_len(zigzag(i64::from(h.schema)))
+        + 4 * 8
+        + spans(&h.positive_spans)
+        + spans(&h.negative_spans)
+        + floats(&h.positive_buckets)
+        + floats(&h.negative_buckets)
+        + floats(&h.custom_values)
+}
+
+fn uvarint_len(x: u64) -> usize {
+    // One byte per started group of seven bits; zero takes one byte.
+    (64 - (x | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Encoded size of a metadata entry, near enough for splitting.
@@ -62,6 +103,10 @@ const T_SERIES: u8 = 1;
 const T_SAMPLES: u8 = 2;
 const T_METADATA: u8 = 3;
 const T_CHUNK: u8 = 4;
+const T_HISTOGRAMS: u8 = 5;
+
+/// Layout version of the [`Record::Histograms`] payload, its first byte.
+const HISTOGRAMS_V1: u8 = 1;
 
 /// One decoded record.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +124,10 @@ pub enum Record {
         /// The chunk's bytes as [`crate::chunk::Chunk::bytes`].
         data: Vec<u8>,
     },
+    /// Native-histogram samples: series id, timestamp, histogram. Written
+    /// to the WAL at commit and to checkpoints (one record per series
+    /// there), since the head keeps histograms uncompressed.
+    Histograms(Vec<(u64, i64, Arc<FloatHistogram>)>),
 }
 
 /// Why bytes could not be read as a record.
@@ -145,6 +194,32 @@ pub fn encode(out: &mut Vec<u8>, record: &Record) {
             out.extend_from_slice(data);
             T_CHUNK
         }
+        Record::Histograms(samples) => {
+            // [version][n][base t i64 LE], then per sample: id, zigzag(t -
+            // base), hint, zigzag(schema), zero threshold, zero count,
+            // count, sum (f64 bits LE, so NaN payloads survive), positive
+            // and negative spans, positive and negative buckets, custom
+            // bounds (each a length, then the items).
+            out.push(HISTOGRAMS_V1);
+            let base = samples.first().map_or(0, |s| s.1);
+            put_uvarint(out, samples.len() as u64);
+            out.extend_from_slice(&base.to_le_bytes());
+            for (id, t, h) in samples {
+                put_uvarint(out, *id);
+                put_uvarint(out, zigzag(t.wrapping_sub(base)));
+                out.push(hint_code(h.counter_reset_hint));
+                put_uvarint(out, zigzag(i64::from(h.schema)));
+                for f in [h.zero_threshold, h.zero_count, h.count, h.sum] {
+                    out.extend_from_slice(&f.to_bits().to_le_bytes());
+                }
+                put_spans(out, &h.positive_spans);
+                put_spans(out, &h.negative_spans);
+                put_floats(out, &h.positive_buckets);
+                put_floats(out, &h.negative_buckets);
+                put_floats(out, &h.custom_values);
+            }
+            T_HISTOGRAMS
+        }
     };
     let len = (out.len() - start - FRAME_HEADER) as u32;
     out[start] = typ;
@@ -165,7 +240,7 @@ pub fn decode(buf: &[u8]) -> Result<(Record, usize), RecordError> {
     let typ = buf[0];
     let len = u32::from_le_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
     let crc = u32::from_le_bytes([buf[5], buf[6], buf[7], buf[8]]);
-    if !(T_SERIES..=T_CHUNK).contains(&typ) {
+    if !(T_SERIES..=T_HISTOGRAMS).contains(&typ) {
         return Err(RecordError::UnknownType(typ));
     }
     if len > MAX_PAYLOAD {
@@ -221,7 +296,7 @@ pub fn decode(buf: &[u8]) -> Result<(Record, usize), RecordError> {
             }
             Record::Metadata(items)
         }
-        _ => {
+        T_CHUNK => {
             let id = r.uvarint()?;
             let n = r.count()?;
             Record::Chunk {
@@ -229,11 +304,44 @@ pub fn decode(buf: &[u8]) -> Result<(Record, usize), RecordError> {
                 data: r.take(n)?.to_vec(),
             }
         }
+        _ => {
+            if r.array::<1>()?[0] != HISTOGRAMS_V1 {
+                return Err(RecordError::Malformed("histogram record version"));
+            }
+            let n = r.count()?;
+            let base = i64::from_le_bytes(r.array()?);
+            let mut samples = Vec::with_capacity(n);
+            for _ in 0..n {
+                let id = r.uvarint()?;
+                let t = base.wrapping_add(unzigzag(r.uvarint()?));
+                samples.push((id, t, Arc::new(r.histogram()?)));
+            }
+            Record::Histograms(samples)
+        }
     };
     if !r.buf.is_empty() {
         return Err(RecordError::Malformed("trailing bytes"));
     }
     Ok((record, end))
+}
+
+fn hint_code(h: CounterResetHint) -> u8 {
+    match h {
+        CounterResetHint::Unknown => 0,
+        CounterResetHint::CounterReset => 1,
+        CounterResetHint::NotCounterReset => 2,
+        CounterResetHint::Gauge => 3,
+    }
+}
+
+fn hint_from_code(c: u8) -> Result<CounterResetHint, RecordError> {
+    Ok(match c {
+        0 => CounterResetHint::Unknown,
+        1 => CounterResetHint::CounterReset,
+        2 => CounterResetHint::NotCounterReset,
+        3 => CounterResetHint::Gauge,
+        _ => return Err(RecordError::Malformed("counter reset hint")),
+    })
 }
 
 fn type_code(t: MetricType) -> u8 {
@@ -274,6 +382,21 @@ fn put_uvarint(out: &mut Vec<u8>, mut x: u64) {
         x >>= 7;
     }
     out.push(x as u8);
+}
+
+fn put_spans(out: &mut Vec<u8>, spans: &[Span]) {
+    put_uvarint(out, spans.len() as u64);
+    for s in spans {
+        put_uvarint(out, zigzag(i64::from(s.offset)));
+        put_uvarint(out, u64::from(s.length));
+    }
+}
+
+fn put_floats(out: &mut Vec<u8>, floats: &[f64]) {
+    put_uvarint(out, floats.len() as u64);
+    for f in floats {
+        out.extend_from_slice(&f.to_bits().to_le_bytes());
+    }
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -326,6 +449,49 @@ impl<'a> Reader<'a> {
         let n = self.count()?;
         String::from_utf8(self.take(n)?.to_vec()).map_err(|_| RecordError::Malformed("utf-8"))
     }
+
+    fn f64(&mut self) -> Result<f64, RecordError> {
+        Ok(f64::from_bits(u64::from_le_bytes(self.array()?)))
+    }
+
+    fn spans(&mut self) -> Result<Vec<Span>, RecordError> {
+        let n = self.count()?;
+        let mut spans = Vec::with_capacity(n);
+        for _ in 0..n {
+            let offset = i32::try_from(unzigzag(self.uvarint()?))
+                .map_err(|_| RecordError::Malformed("span offset"))?;
+            let length = u32::try_from(self.uvarint()?)
+                .map_err(|_| RecordError::Malformed("span length"))?;
+            spans.push(Span { offset, length });
+        }
+        Ok(spans)
+    }
+
+    fn floats(&mut self) -> Result<Vec<f64>, RecordError> {
+        let n = self.count()?;
+        (0..n).map(|_| self.f64()).collect()
+    }
+
+    /// One histogram as [`encode`] writes it. Spans and buckets are not
+    /// checked against each other here: replay validates the histogram.
+    fn histogram(&mut self) -> Result<FloatHistogram, RecordError> {
+        let counter_reset_hint = hint_from_code(self.array::<1>()?[0])?;
+        let schema = i32::try_from(unzigzag(self.uvarint()?))
+            .map_err(|_| RecordError::Malformed("histogram schema"))?;
+        Ok(FloatHistogram {
+            counter_reset_hint,
+            schema,
+            zero_threshold: self.f64()?,
+            zero_count: self.f64()?,
+            count: self.f64()?,
+            sum: self.f64()?,
+            positive_spans: self.spans()?,
+            negative_spans: self.spans()?,
+            positive_buckets: self.floats()?,
+            negative_buckets: self.floats()?,
+            custom_values: self.floats()?,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -354,7 +520,129 @@ mod tests {
                 id: 3,
                 data: vec![0, 1, 2],
             },
+            Record::Histograms(vec![
+                (1, 2000, Arc::new(exponential())),
+                (7, -3, Arc::new(custom())),
+                (9, i64::MAX, Arc::new(FloatHistogram::default())),
+            ]),
         ]
+    }
+
+    /// A histogram with every exponential field set to something non-zero.
+    fn exponential() -> FloatHistogram {
+        FloatHistogram {
+            counter_reset_hint: CounterResetHint::NotCounterReset,
+            schema: -2,
+            zero_threshold: 0.001,
+            zero_count: 2.5,
+            count: 19.5,
+            sum: -7.25,
+            positive_spans: vec![
+                Span {
+                    offset: -3,
+                    length: 2,
+                },
+                Span {
+                    offset: 4,
+                    length: 1,
+                },
+            ],
+            negative_spans: vec![Span {
+                offset: 1,
+                length: 2,
+            }],
+            positive_buckets: vec![1.0, 2.0, 3.5],
+            negative_buckets: vec![4.0, 6.5],
+            custom_values: vec![],
+        }
+    }
+
+    fn custom() -> FloatHistogram {
+        FloatHistogram {
+            counter_reset_hint: CounterResetHint::Gauge,
+            schema: crate::histogram::CUSTOM_BUCKETS_SCHEMA,
+            count: 3.0,
+            sum: 1.5,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 3,
+            }],
+            positive_buckets: vec![1.0, 0.0, 2.0],
+            custom_values: vec![0.5, 1.0],
+            ..FloatHistogram::default()
+        }
+    }
+
+    #[test]
+    fn histogram_float_bits_survive() {
+        // NaN sums (a NaN observation) and the staleness NaN keep their bits.
+        let h = FloatHistogram {
+            sum: f64::from_bits(0x7ff0_0000_0000_0002),
+            count: -0.0,
+            ..exponential()
+        };
+        let mut buf = Vec::new();
+        encode(
+            &mut buf,
+            &Record::Histograms(vec![(4, 10, Arc::new(h.clone()))]),
+        );
+        let (got, _) = decode(&buf).unwrap();
+        let Record::Histograms(list) = got else {
+            panic!("not a histograms record: {got:?}")
+        };
+        assert!(list[0].2.equals(&h));
+        assert_eq!(list[0].2.sum.to_bits(), h.sum.to_bits());
+        assert_eq!(list[0].2.count.to_bits(), (-0.0f64).to_bits());
+    }
+
+    #[test]
+    fn histogram_bytes_is_the_encoded_size() {
+        for h in [exponential(), custom(), FloatHistogram::default()] {
+            let mut buf = Vec::new();
+            let id = 300; // two bytes, and a zero time delta takes one
+            encode(
+                &mut buf,
+                &Record::Histograms(vec![(id, 7, Arc::new(h.clone()))]),
+            );
+            // Frame, version, count and base come on top of the sample.
+            assert_eq!(
+                buf.len(),
+                FRAME_HEADER + 1 + 1 + 8 + histogram_bytes(&h) - 3
+            );
+        }
+        for (x, n) in [(0, 1), (127, 1), (128, 2), (u64::MAX, 10)] {
+            assert_eq!(uvarint_len(x), n, "{x}");
+        }
+    }
+
+    #[test]
+    fn unknown_histogram_version_is_malformed() {
+        let mut buf = Vec::new();
+        encode(&mut buf, &records()[4]);
+        buf[FRAME_HEADER] = 2;
+        // Recompute the checksum so only the version is wrong.
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&buf[..5]), &buf[FRAME_HEADER..]);
+        buf[5..9].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            decode(&buf),
+            Err(RecordError::Malformed("histogram record version"))
+        );
+    }
+
+    #[test]
+    fn truncated_histogram_payloads_are_errors_not_panics() {
+        let mut buf = Vec::new();
+        encode(&mut buf, &records()[4]);
+        let payload = buf[FRAME_HEADER..].to_vec();
+        for cut in 0..payload.len() {
+            let mut b = Vec::new();
+            b.push(T_HISTOGRAMS);
+            b.extend_from_slice(&(cut as u32).to_le_bytes());
+            let crc = crc32c::crc32c_append(crc32c::crc32c(&b[..5]), &payload[..cut]);
+            b.extend_from_slice(&crc.to_le_bytes());
+            b.extend_from_slice(&payload[..cut]);
+            assert!(decode(&b).is_err(), "cut at {cut}");
+        }
     }
 
     #[test]
@@ -382,12 +670,14 @@ mod tests {
 
     #[test]
     fn every_flipped_bit_is_caught() {
-        let mut buf = Vec::new();
-        encode(&mut buf, &records()[1]);
-        for i in 0..buf.len() * 8 {
-            let mut b = buf.clone();
-            b[i / 8] ^= 1 << (i % 8);
-            assert!(decode(&b).is_err(), "bit {i}");
+        for r in [1, 4] {
+            let mut buf = Vec::new();
+            encode(&mut buf, &records()[r]);
+            for i in 0..buf.len() * 8 {
+                let mut b = buf.clone();
+                b[i / 8] ^= 1 << (i % 8);
+                assert!(decode(&b).is_err(), "record {r}, bit {i}");
+            }
         }
     }
 }

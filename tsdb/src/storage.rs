@@ -1,6 +1,7 @@
 //! The two doors into the store: [`Appender`] for writers and [`Querier`]
 //! for readers. Later stages depend on these traits, never on the head.
 
+use crate::histogram::FloatHistogram;
 use crate::labels::Labels;
 use crate::matcher::Matcher;
 use crate::sample::{HistogramSample, Sample};
@@ -20,6 +21,15 @@ pub enum AppendError {
     /// The store could not take it (for example the WAL could not be written).
     #[error("storage: {0}")]
     Storage(String),
+    /// A native histogram whose spans, buckets or schema do not agree
+    /// (Prometheus refuses these at append too, so queries never meet them).
+    #[error("invalid histogram: {0}")]
+    InvalidHistogram(String),
+    /// The store behind this appender keeps floats only; a separate variant
+    /// so that a writer can fall back (for example to classic buckets)
+    /// instead of counting a failure.
+    #[error("this store holds no native histograms")]
+    HistogramsUnsupported,
 }
 
 /// The kind of a metric family, as in the exposition formats.
@@ -76,6 +86,26 @@ pub trait Appender {
     /// Adds one sample. Out-of-order and duplicate samples are refused and
     /// counted by the store; the caller may ignore the error.
     fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), AppendError>;
+
+    /// Adds one native-histogram sample, with the same rules as
+    /// [`append`](Appender::append): refused when older than the series'
+    /// newest sample (float or histogram), a duplicate when a different
+    /// sample has its timestamp. A series goes stale with a float
+    /// [`STALE_NAN`](crate::STALE_NAN) through `append`.
+    ///
+    /// The default refuses with [`AppendError::HistogramsUnsupported`], so
+    /// that appenders written before histograms (collectors' test
+    /// recorders, counting wrappers) keep compiling and say plainly that
+    /// they drop them.
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<(), AppendError> {
+        let _ = (labels, t, h);
+        Err(AppendError::HistogramsUnsupported)
+    }
 
     /// Records the type, help and unit of a metric family (by metric name).
     fn set_metadata(&mut self, metric: &str, metadata: MetricMetadata) {

@@ -14,11 +14,25 @@ proptest! {
 
     #[test]
     fn record_decode_of_valid_frames_with_random_payloads(
-        typ in 1u8..=4,
+        typ in 1u8..=5,
         payload in proptest::collection::vec(any::<u8>(), 0..200),
     ) {
         // A correctly framed record whose payload is noise: refused, not a panic.
         let mut frame = vec![typ];
+        frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&frame), &payload);
+        frame.extend_from_slice(&crc.to_le_bytes());
+        frame.extend_from_slice(&payload);
+        let _ = record::decode(&frame);
+    }
+
+    #[test]
+    fn histogram_record_decode_with_random_payloads(
+        payload in proptest::collection::vec(any::<u8>(), 0..300),
+    ) {
+        // Past the version byte, so the histogram decoder itself meets the noise.
+        let payload: Vec<u8> = std::iter::once(1).chain(payload).collect();
+        let mut frame = vec![5];
         frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         let crc = crc32c::crc32c_append(crc32c::crc32c(&frame), &payload);
         frame.extend_from_slice(&crc.to_le_bytes());

@@ -309,4 +309,53 @@ mod tests {
             r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a\u003cb"},"value":[1,"1"]}]}"#
         );
     }
+
+    fn histogram() -> FloatHistogram {
+        use warden_tsdb::histogram::Span;
+        FloatHistogram {
+            schema: 0,
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            count: 6.0,
+            sum: 3.5,
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 3,
+            }],
+            positive_buckets: vec![2.0, 0.0, 2.0],
+            negative_spans: vec![Span {
+                offset: 0,
+                length: 1,
+            }],
+            negative_buckets: vec![1.0],
+            ..FloatHistogram::default()
+        }
+    }
+
+    #[test]
+    fn histograms_as_prometheus_writes_them() {
+        // Buckets from the most negative up, empty ones left out; the
+        // first number says which ends are inclusive.
+        let h = std::sync::Arc::new(histogram());
+        let v = Value::Vector(vec![InstantSample {
+            labels: Labels::empty(),
+            t: 1500,
+            v: 0.0,
+            h: Some(h.clone()),
+        }]);
+        let mut s = String::new();
+        write_query_data(&mut s, &v);
+        assert_eq!(
+            s,
+            r#"{"resultType":"vector","result":[{"metric":{},"histogram":[1.500,{"count":"6","sum":"3.5","buckets":[[1,"-1","-0.5","1"],[3,"-0.001","0.001","1"],[0,"0.5","1","2"],[0,"2","4","2"]]}]}]}"#
+        );
+        let mut series = Series::new(Labels::empty(), Vec::new());
+        series.histograms = vec![warden_tsdb::HistogramSample { t: 2000, h }];
+        let mut s = String::new();
+        write_query_data(&mut s, &Value::Matrix(vec![series]));
+        assert!(
+            s.starts_with(r#"{"resultType":"matrix","result":[{"metric":{},"histograms":[[2,{"count":"6""#),
+            "{s}"
+        );
+    }
 }
