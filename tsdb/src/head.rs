@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 
 use crate::chunk::{Chunk, ChunkAppender};
 use crate::hist_samples::HistogramSamples;
-use crate::histogram::FloatHistogram;
+use crate::histogram::{FloatHistogram, stored_hint};
 use crate::ids::IdMap;
 use crate::index::{EmptySelector, Index, Postings};
 use crate::labels::Labels;
@@ -208,6 +208,18 @@ impl SeriesData {
         if self.check_histogram(t, &h)? == Added::Same {
             return Ok(Added::Same);
         }
+        let previous = match self.newest() {
+            Some((_, Value::Histogram(p))) => Some(p),
+            _ => None,
+        };
+        let hint = stored_hint(previous, &h);
+        let h = if hint == h.counter_reset_hint {
+            h
+        } else {
+            let mut h = Arc::unwrap_or_clone(h);
+            h.counter_reset_hint = hint;
+            Arc::new(h)
+        };
         self.hist.get_or_insert_default().push(t, h);
         Ok(Added::Stored)
     }

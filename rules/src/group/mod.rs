@@ -17,8 +17,10 @@ mod schedule;
 mod status;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use warden_tsdb::histogram::FloatHistogram;
 use warden_tsdb::{AppendError, Appender, Labels, STALE_NAN};
 
 pub use status::{GroupStatus, RuleHealth, RuleStatus, RuleStatusKind};
@@ -301,12 +303,22 @@ struct EvalContext<'a> {
     external_url: &'a str,
 }
 
+/// One sample a rule writes: a float, or a native histogram (a recording
+/// rule over histograms records histograms, as in Prometheus).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Point {
+    /// A float value.
+    Float(f64),
+    /// A native histogram.
+    Histogram(Arc<FloatHistogram>),
+}
+
 /// Runs one rule's query and turns the result into the samples to write.
 fn eval_rule(
     rule: &mut Rule,
     ctx: &EvalContext<'_>,
     query: &dyn QueryFn,
-) -> Result<Vec<(Labels, f64)>, String> {
+) -> Result<Vec<(Labels, Point)>, String> {
     let output = query
         .instant(&rule.expr, ctx.out_ts)
         .map_err(|e| e.to_string())?;
@@ -321,8 +333,13 @@ fn eval_rule(
         Kind::Alerting(ar) => {
             let mut expander = Expander::new(&ar.name, ctx, query);
             let mut expand = |text: &str, series: &Labels, v: f64| expander.expand(text, series, v);
-            ar.eval(&result, ctx.ts_ms, ctx.limit, &mut expand)
-                .map_err(|e| e.to_string())
+            let alerts = ar
+                .eval(&result, ctx.ts_ms, ctx.limit, &mut expand)
+                .map_err(|e| e.to_string())?;
+            Ok(alerts
+                .into_iter()
+                .map(|(l, v)| (l, Point::Float(v)))
+                .collect())
         }
     }
 }
@@ -403,14 +420,18 @@ fn as_vector(output: QueryOutput) -> Result<Vec<InstantSample>, String> {
 /// Prometheus does; any other store error fails the rule.
 fn write_output(
     rule: &mut Rule,
-    samples: Vec<(Labels, f64)>,
+    samples: Vec<(Labels, Point)>,
     t: i64,
     appender: &mut dyn Appender,
 ) -> Result<(), AppendError> {
     let mut written = HashSet::with_capacity(samples.len());
     let mut failure = None;
-    for (labels, v) in samples {
-        match appender.append(&labels, t, v) {
+    for (labels, point) in samples {
+        let appended = match point {
+            Point::Float(v) => appender.append(&labels, t, v),
+            Point::Histogram(h) => appender.append_histogram(&labels, t, &h),
+        };
+        match appended {
             Ok(()) => {
                 written.insert(labels);
             }

@@ -4,6 +4,7 @@
 use warden_tsdb::Labels;
 use warden_tsdb::labels::METRIC_NAME;
 
+use super::Point;
 use crate::promql::InstantSample;
 
 /// Why a recording rule's evaluation failed after its query succeeded.
@@ -29,7 +30,7 @@ pub(crate) fn record(
     record: &str,
     labels: &[(String, String)],
     result: Vec<InstantSample>,
-) -> Result<Vec<(Labels, f64)>, RecordingError> {
+) -> Result<Vec<(Labels, Point)>, RecordingError> {
     let mut out = Vec::with_capacity(result.len());
     for s in result {
         let mut b = s.labels.to_builder();
@@ -37,7 +38,11 @@ pub(crate) fn record(
         for (k, v) in labels {
             b.set(k, v.as_str());
         }
-        out.push((b.build().unwrap_or_default(), s.v));
+        let point = match s.h {
+            Some(h) => Point::Histogram(h),
+            None => Point::Float(s.v),
+        };
+        out.push((b.build().unwrap_or_default(), point));
     }
     let mut sorted: Vec<&Labels> = out.iter().map(|(l, _)| l).collect();
     sorted.sort_unstable();

@@ -13,10 +13,9 @@
 //! their time and compare samples exactly, or to the last bit with
 //! `fuzzy_compare`.
 //!
-//! warden does not store native histograms. A test case that expects a
-//! histogram sample, or whose query or rules read input series holding
-//! histogram samples, fails and says it is unsupported
-//! ([`Failure::unsupported`]), never passes by accident.
+//! Native histograms work as in promtool: `{{…}}` input series, recording
+//! rules over them, and expected `histogram:` samples compared in
+//! upstream's test-expression form.
 
 mod compare;
 mod diff;
@@ -31,8 +30,6 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use regex::Regex;
-
-pub use run::UNSUPPORTED;
 
 use crate::rulefmt::{self, LoadOptions, yaml};
 use file::TestFile;
@@ -68,8 +65,6 @@ pub struct Failure {
     pub test_name: String,
     /// Which check failed.
     pub case: Case,
-    /// The case needs native histograms, which warden does not store.
-    pub unsupported: bool,
     /// promtool's text for it.
     pub message: String,
 }
@@ -186,7 +181,6 @@ pub fn run_file(path: &Path, opts: &UnitTestOptions) -> FileReport {
         test_index: None,
         test_name: String::new(),
         case: Case::File,
-        unsupported: false,
         message,
     };
     let name = path.display().to_string();

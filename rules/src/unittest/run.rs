@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use warden_tsdb::{Labels, Querier};
+use warden_tsdb::{Db, DbOptions, Labels, Querier};
 
 use super::compare::{alerts_agree, samples_agree, sort_samples};
 use super::diff::alert_diff;
@@ -15,10 +15,10 @@ use super::file::{AlertTest, ExprTest, TestGroup};
 use super::format::{
     AlertItem, SampleItem, alert_list, go_duration, indent_lines, prom_duration, quote, sample_list,
 };
-use super::store::{PendingInput, TestStore};
+use super::store::PendingInput;
 use super::{Case, Failure};
 use crate::alerting::AlertState;
-use crate::group::{Group, GroupOptions, RuleStatusKind};
+use crate::group::{Group, GroupOptions, Point, RuleStatusKind};
 use crate::promql::promqltest::{SeqValue, engine_options, parse_labels_prefix, parse_series_desc};
 use crate::promql::{Engine, Value};
 use crate::query::{LocalQuery, QueryFn};
@@ -59,12 +59,11 @@ struct GroupRun<'a> {
 }
 
 impl GroupRun<'_> {
-    fn fail(&mut self, case: Case, unsupported: bool, message: String) {
+    fn fail(&mut self, case: Case, message: String) {
         self.failures.push(Failure {
             test_index: Some(self.index),
             test_name: self.tg.name().to_string(),
             case,
-            unsupported,
             message,
         });
     }
@@ -76,9 +75,9 @@ impl GroupRun<'_> {
             i => i,
         };
         let start = tg.start_timestamp.map_or(0, |t| t.0);
-        let (mut pending, histograms) = match load_input(tg, start, interval) {
+        let mut pending = match load_input(tg, start, interval) {
             Ok(v) => v,
-            Err(message) => return self.fail(Case::Setup, false, message),
+            Err(message) => return self.fail(Case::Setup, message),
         };
         let mut rule_problems = Vec::new();
         for (_, loaded) in s.rule_files {
@@ -88,7 +87,7 @@ impl GroupRun<'_> {
         }
         if !rule_problems.is_empty() {
             for p in rule_problems {
-                self.fail(Case::Setup, false, p);
+                self.fail(Case::Setup, p);
             }
             return;
         }
@@ -101,11 +100,11 @@ impl GroupRun<'_> {
                 "an item under alert_rule_test misses required attribute alertname at eval_time {}{within}",
                 prom_duration(a.eval_time.0)
             );
-            return self.fail(Case::Setup, false, message);
+            return self.fail(Case::Setup, message);
         }
 
         let mut groups = build_groups(s, tg, interval);
-        let store = Arc::new(TestStore::new(histograms));
+        let store = Arc::new(Db::in_memory(DbOptions::default()));
         let mut options = engine_options();
         options.default_subquery_step_ms = s.eval_interval_ms;
         options.experimental = false;
@@ -120,20 +119,18 @@ impl GroupRun<'_> {
             .into_iter()
             .collect();
         let mut next_alert_time = 0;
-        let mut rules_read_histograms = false;
         let max_t = start.saturating_add(tg.max_eval_time_ms());
         let mut ts = start;
         while ts <= max_t {
-            match pending.append_till(store.db(), ts) {
-                Err(e) => self.fail(Case::Setup, false, e.to_string()),
+            match pending.append_till(&store, ts) {
+                Err(e) => self.fail(Case::Setup, e.to_string()),
                 Ok(()) => {
                     let errors = evaluate_all(&mut groups, ts, &query, &store);
-                    rules_read_histograms |= errors.read_histograms;
-                    if !errors.rules.is_empty() {
-                        for (name, err) in errors.rules {
+                    if !errors.is_empty() {
+                        for (name, err) in errors {
                             let message =
                                 format!("    rule: {name}, time: {}, err: {err}", go_duration(ts));
-                            self.fail(Case::Rule { name, time_ms: ts }, false, message);
+                            self.fail(Case::Rule { name, time_ms: ts }, message);
                         }
                         return;
                     }
@@ -149,7 +146,7 @@ impl GroupRun<'_> {
                     .iter()
                     .filter(|a| a.eval_time.0 == t)
                     .collect();
-                self.check_alerts(s, &groups, &due, rules_read_histograms);
+                self.check_alerts(s, &groups, &due);
                 next_alert_time += 1;
             }
             match ts.checked_add(s.eval_interval_ms) {
@@ -159,17 +156,11 @@ impl GroupRun<'_> {
         }
 
         for case in &tg.promql_expr_test {
-            self.check_expr(s, case, start, &query, &store);
+            self.check_expr(s, case, start, &query);
         }
     }
 
-    fn check_alerts(
-        &mut self,
-        s: &Setup<'_>,
-        groups: &[Group],
-        due: &[&AlertTest],
-        rules_read_histograms: bool,
-    ) {
+    fn check_alerts(&mut self, s: &Setup<'_>, groups: &[Group], due: &[&AlertTest]) {
         let names: BTreeSet<&str> = due.iter().map(|a| a.alertname.0.as_str()).collect();
         let mut got: HashMap<String, Vec<AlertItem>> = HashMap::new();
         for g in groups {
@@ -196,7 +187,7 @@ impl GroupRun<'_> {
             let mut exp_items = match expected_alerts(case) {
                 Ok(v) => v,
                 Err(message) => {
-                    self.fail(alert_case(case), false, message);
+                    self.fail(alert_case(case), message);
                     continue;
                 }
             };
@@ -208,7 +199,7 @@ impl GroupRun<'_> {
                 n => format!("    name: {n},\n"),
             };
             let time = prom_duration(case.eval_time.0);
-            let mut message = if s.diff {
+            let message = if s.diff {
                 let Some(d) = alert_diff(&exp_items, &got_items) else {
                     continue;
                 };
@@ -223,23 +214,11 @@ impl GroupRun<'_> {
                     indent_lines(&alert_list(&got_items), LIST_INDENT)
                 )
             };
-            if rules_read_histograms {
-                message.push_str(&format!(
-                    "\n        {UNSUPPORTED}: the rules read native-histogram input samples"
-                ));
-            }
-            self.fail(alert_case(case), rules_read_histograms, message);
+            self.fail(alert_case(case), message);
         }
     }
 
-    fn check_expr(
-        &mut self,
-        s: &Setup<'_>,
-        case: &ExprTest,
-        start: i64,
-        query: &LocalQuery,
-        store: &TestStore,
-    ) {
+    fn check_expr(&mut self, s: &Setup<'_>, case: &ExprTest, start: i64, query: &LocalQuery) {
         let head = format!(
             "    expr: {}, time: {}",
             quote(&case.expr.0),
@@ -249,17 +228,15 @@ impl GroupRun<'_> {
             expr: case.expr.0.clone(),
             eval_time_ms: case.eval_time.0,
         };
-        store.take_touched_histogram();
         let result = query.instant(&case.expr.0, start.saturating_add(case.eval_time.0));
-        let read_histograms = store.take_touched_histogram();
         let mut got = match result.map(|out| out.value) {
-            Err(e) => return self.fail(this, read_histograms, format!("{head}, err: {e}")),
+            Err(e) => return self.fail(this, format!("{head}, err: {e}")),
             Ok(Value::Vector(v)) => v
                 .into_iter()
                 .map(|x| SampleItem {
                     labels: x.labels,
                     value: x.v,
-                    histogram: None,
+                    histogram: x.h.map(|h| h.test_expression()),
                 })
                 .collect(),
             Ok(Value::Scalar { v, .. }) => vec![SampleItem {
@@ -269,39 +246,28 @@ impl GroupRun<'_> {
             }],
             Ok(_) => {
                 let message = format!("{head}, err: rule result is not a vector or scalar");
-                return self.fail(this, false, message);
+                return self.fail(this, message);
             }
         };
         let mut exp = Vec::with_capacity(case.exp_samples.len());
         for sample in &case.exp_samples {
             let text = &sample.labels.0;
-            match parse_metric(text) {
-                Ok(l) => exp.push(SampleItem {
-                    labels: l,
+            let labels = parse_metric(text).map_err(|e| format!("labels {}: {e}", quote(text)));
+            let notation = sample.histogram.as_ref().map(|h| h.0.as_str());
+            let histogram = match notation.filter(|h| !h.is_empty()) {
+                None => Ok(None),
+                Some(h) => expected_histogram(h).map(Some),
+            };
+            match (labels, histogram) {
+                (Ok(labels), Ok(histogram)) => exp.push(SampleItem {
+                    labels,
                     value: sample.value,
-                    histogram: sample
-                        .histogram
-                        .as_ref()
-                        .map(|h| h.0.clone())
-                        .filter(|h| !h.is_empty()),
+                    histogram,
                 }),
-                Err(e) => {
-                    let message = format!("{head}, err: labels {}: {e}", quote(text));
-                    return self.fail(this, false, message);
+                (Err(e), _) | (_, Err(e)) => {
+                    return self.fail(this, format!("{head}, err: {e}"));
                 }
             }
-        }
-        if exp.iter().any(|x| x.histogram.is_some()) {
-            let message = format!(
-                "{head}, err: {UNSUPPORTED}: the expected samples include a native histogram"
-            );
-            return self.fail(this, true, message);
-        }
-        if read_histograms {
-            let message = format!(
-                "{head}, err: {UNSUPPORTED}: the expression reads input series that hold native-histogram samples"
-            );
-            return self.fail(this, true, message);
         }
         sort_samples(&mut exp);
         sort_samples(&mut got);
@@ -311,13 +277,22 @@ impl GroupRun<'_> {
                 sample_list(&exp),
                 sample_list(&got)
             );
-            self.fail(this, false, message);
+            self.fail(this, message);
         }
     }
 }
 
-/// How an unsupported case is introduced in its failure message.
-pub const UNSUPPORTED: &str = "unsupported: warden does not store native histograms";
+/// An expected histogram in promtool's comparison form: the notation is
+/// parsed and written back as upstream's test expression, so that two ways
+/// of writing one histogram compare equal.
+fn expected_histogram(notation: &str) -> Result<String, String> {
+    let desc = parse_series_desc(&format!("{{}} {notation}"))?;
+    match desc.values.as_slice() {
+        [SeqValue::Histogram(h)] => Ok(h.h.test_expression()),
+        [other] => Err(format!("expected histogram, got {other:?}")),
+        values => Err(format!("expected 1 value, got {}", values.len())),
+    }
+}
 
 fn alert_case(case: &AlertTest) -> Case {
     Case::Alert {
@@ -367,17 +342,13 @@ fn parse_metric(text: &str) -> Result<Labels, String> {
 
 /// The input series: float samples to append as time passes, and where
 /// native-histogram samples would have been.
-type Input = (PendingInput, Vec<(Labels, Vec<i64>)>);
-
-fn load_input(tg: &TestGroup, start: i64, interval: i64) -> Result<Input, String> {
+fn load_input(tg: &TestGroup, start: i64, interval: i64) -> Result<PendingInput, String> {
     let mut pending = PendingInput::default();
-    let mut histograms = Vec::new();
     for (i, s) in tg.input_series.iter().enumerate() {
         let line = format!("{} {}", s.series.0, s.values.0);
         let desc = parse_series_desc(&line)
             .map_err(|e| format!("input_series[{i}] {}: parse error: {e}", quote(&line)))?;
-        let mut floats = Vec::new();
-        let mut hist_times = Vec::new();
+        let mut points = Vec::new();
         for (k, v) in desc.values.iter().enumerate() {
             let t = i64::try_from(k)
                 .ok()
@@ -389,17 +360,14 @@ fn load_input(tg: &TestGroup, start: i64, interval: i64) -> Result<Input, String
                     )
                 })?;
             match v {
-                SeqValue::Float(f) => floats.push((t, *f)),
+                SeqValue::Float(f) => points.push((t, Point::Float(*f))),
+                SeqValue::Histogram(h) => points.push((t, Point::Histogram(Arc::new(h.h.clone())))),
                 SeqValue::Omitted => {}
-                SeqValue::Histogram(_) => hist_times.push(t),
             }
         }
-        if !hist_times.is_empty() {
-            histograms.push((desc.labels.clone(), hist_times));
-        }
-        pending.add(desc.labels, floats);
+        pending.add(desc.labels, points);
     }
-    Ok((pending, histograms))
+    Ok(pending)
 }
 
 /// The rule groups of every file, in `group_eval_order` (the groups it
@@ -429,36 +397,25 @@ fn build_groups(s: &Setup<'_>, tg: &TestGroup, interval: i64) -> Vec<Group> {
     groups
 }
 
-/// What one evaluation round reported.
-struct RoundErrors {
-    /// Rules with an error after the round: name and message.
-    rules: Vec<(String, String)>,
-    /// Whether a rule read native-histogram data.
-    read_histograms: bool,
-}
-
+/// Evaluates every group at `ts`; the rules that ended with an error,
+/// by name and message.
 fn evaluate_all(
     groups: &mut [Group],
     ts: i64,
     query: &LocalQuery,
-    store: &TestStore,
-) -> RoundErrors {
-    let mut out = RoundErrors {
-        rules: Vec::new(),
-        read_histograms: false,
-    };
+    db: &Db,
+) -> Vec<(String, String)> {
+    let mut errors = Vec::new();
     for g in groups.iter_mut() {
-        store.take_touched_histogram();
-        let mut app = store.db().appender();
+        let mut app = db.appender();
         g.evaluate(ts, query, &mut app);
-        out.read_histograms |= store.take_touched_histogram();
         for rule in g.status().rules {
             if let Some(err) = rule.last_error {
-                out.rules.push((rule.name, err));
+                errors.push((rule.name, err));
             }
         }
     }
-    out
+    errors
 }
 
 #[cfg(test)]

@@ -6,79 +6,15 @@
 //! So a query after the last evaluation sees no sample beyond it, and a
 //! test that depends on that behaves here as it does under promtool.
 //!
-//! warden stores floats only. Native-histogram input samples are kept
-//! aside in a [`HistogramWatch`], so that the runner reports a case that
-//! reads one as unsupported instead of comparing a wrong answer.
+//! Input samples, floats and native histograms, go into warden's own
+//! in-memory [`Db`], which the test group's engine and rules then read.
 
-use warden_tsdb::{
-    AppendError, Appender, Db, DbOptions, Labels, Matcher, Querier, QueryError, Series,
-};
+use warden_tsdb::{AppendError, Appender, Db, Labels};
 
-use crate::promql::promqltest::HistogramWatch;
+use crate::group::Point;
 
 /// Most samples appended in one batch before it is committed.
 const BATCH: usize = 100_000;
-
-/// warden's in-memory store plus what it cannot hold.
-pub struct TestStore {
-    db: Db,
-    histograms: HistogramWatch,
-}
-
-impl TestStore {
-    /// An empty store that remembers the native-histogram samples of
-    /// `histograms` (labels and sample times).
-    pub fn new(histograms: Vec<(Labels, Vec<i64>)>) -> TestStore {
-        TestStore {
-            db: Db::in_memory(DbOptions::default()),
-            histograms: HistogramWatch::new(histograms),
-        }
-    }
-
-    /// The store to write rule results into.
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
-    /// Whether a query since the last call selected native-histogram data;
-    /// clears the mark.
-    pub fn take_touched_histogram(&self) -> bool {
-        self.histograms.take()
-    }
-}
-
-impl Querier for TestStore {
-    fn select(
-        &self,
-        matchers: &[Matcher],
-        min_t: i64,
-        max_t: i64,
-    ) -> Result<Vec<Series>, QueryError> {
-        self.histograms.note(matchers, min_t, max_t);
-        self.db.select(matchers, min_t, max_t)
-    }
-
-    fn label_names(
-        &self,
-        matchers: &[Matcher],
-        min_t: i64,
-        max_t: i64,
-    ) -> Result<Vec<String>, QueryError> {
-        self.histograms.note(matchers, min_t, max_t);
-        self.db.label_names(matchers, min_t, max_t)
-    }
-
-    fn label_values(
-        &self,
-        name: &str,
-        matchers: &[Matcher],
-        min_t: i64,
-        max_t: i64,
-    ) -> Result<Vec<String>, QueryError> {
-        self.histograms.note(matchers, min_t, max_t);
-        self.db.label_values(name, matchers, min_t, max_t)
-    }
-}
 
 /// Input samples not yet appended, per series, oldest first.
 #[derive(Debug, Default)]
@@ -90,14 +26,14 @@ pub struct PendingInput {
 #[derive(Debug)]
 struct PendingSeries {
     labels: Labels,
-    samples: Vec<(i64, f64)>,
+    samples: Vec<(i64, Point)>,
     next: usize,
 }
 
 impl PendingInput {
     /// Adds a series; a later definition of the same labels replaces an
     /// earlier one, as in promtool's loader.
-    pub fn add(&mut self, labels: Labels, samples: Vec<(i64, f64)>) {
+    pub fn add(&mut self, labels: Labels, samples: Vec<(i64, Point)>) {
         let fresh = PendingSeries {
             labels,
             samples,
@@ -114,11 +50,14 @@ impl PendingInput {
         let mut app = db.appender();
         let mut in_batch = 0;
         for s in &mut self.series {
-            while let Some(&(t, v)) = s.samples.get(s.next) {
-                if t > ts {
+            while let Some((t, point)) = s.samples.get(s.next) {
+                if *t > ts {
                     break;
                 }
-                app.append(&s.labels, t, v)?;
+                match point {
+                    Point::Float(v) => app.append(&s.labels, *t, *v)?,
+                    Point::Histogram(h) => app.append_histogram(&s.labels, *t, h)?,
+                }
                 s.next += 1;
                 in_batch += 1;
                 if in_batch == BATCH {
@@ -134,6 +73,7 @@ impl PendingInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warden_tsdb::{Matcher, Querier};
 
     fn l(name: &str) -> Labels {
         Labels::from_pairs([("__name__", name)]).unwrap()
@@ -141,23 +81,23 @@ mod tests {
 
     #[test]
     fn samples_arrive_step_by_step() {
-        let store = TestStore::new(vec![(l("h"), vec![60_000])]);
+        let db = Db::in_memory(warden_tsdb::DbOptions::default());
         let mut input = PendingInput::default();
-        input.add(l("m"), vec![(0, 1.0), (60_000, 2.0)]);
-        input.append_till(store.db(), 0).unwrap();
-        let m = [Matcher::equal("__name__", "m")];
-        assert_eq!(store.select(&m, 0, 120_000).unwrap()[0].samples.len(), 1);
-        input.append_till(store.db(), 60_000).unwrap();
-        assert_eq!(store.select(&m, 0, 120_000).unwrap()[0].samples.len(), 2);
-        assert!(!store.take_touched_histogram());
-        store
-            .select(&[Matcher::equal("__name__", "h")], 0, 59_999)
-            .unwrap();
-        assert!(!store.take_touched_histogram());
-        store
-            .select(&[Matcher::equal("__name__", "h")], 0, 60_000)
-            .unwrap();
-        assert!(store.take_touched_histogram());
-        assert!(!store.take_touched_histogram());
+        input.add(
+            l("m"),
+            vec![(0, Point::Float(1.0)), (60_000, Point::Float(2.0))],
+        );
+        let h = std::sync::Arc::new(warden_tsdb::histogram::FloatHistogram::default());
+        input.add(l("h"), vec![(60_000, Point::Histogram(h))]);
+        input.append_till(&db, 0).unwrap();
+        let select = |name| {
+            db.select(&[Matcher::equal("__name__", name)], 0, 120_000)
+                .unwrap()
+        };
+        assert_eq!(select("m")[0].samples.len(), 1);
+        assert!(select("h").is_empty());
+        input.append_till(&db, 60_000).unwrap();
+        assert_eq!(select("m")[0].samples.len(), 2);
+        assert_eq!(select("h")[0].histograms.len(), 1);
     }
 }

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use super::gofmt::format_g;
-use super::{Bucket, FloatHistogram};
+use super::{Bucket, CounterResetHint, FloatHistogram};
 
 impl fmt::Display for Bucket {
     /// `[lower,upper]:count`, with `(`/`)` for exclusive bounds.
@@ -53,9 +53,70 @@ impl fmt::Display for FloatHistogram {
     }
 }
 
+impl FloatHistogram {
+    /// The histogram in the `{{…}}` notation of promqltest scripts and
+    /// promtool unit tests (Prometheus's `TestExpression`): compacted to one
+    /// span per side, zero fields left out. promtool compares expected and
+    /// actual histograms in this form, so it is a compatibility contract.
+    pub fn test_expression(&self) -> String {
+        let mut m = self.clone();
+        m.compact(usize::MAX);
+        let mut parts: Vec<String> = Vec::new();
+        if m.schema != 0 {
+            parts.push(format!("schema:{}", m.schema));
+        }
+        for (key, v) in [
+            ("count", m.count),
+            ("sum", m.sum),
+            ("z_bucket", m.zero_count),
+            ("z_bucket_w", m.zero_threshold),
+        ] {
+            if v != 0.0 {
+                parts.push(format!("{key}:{}", format_g(v)));
+            }
+        }
+        if m.uses_custom_buckets() {
+            parts.push(format!("custom_values:{}", g_list(&m.custom_values)));
+        }
+        match m.counter_reset_hint {
+            CounterResetHint::Unknown => {}
+            CounterResetHint::CounterReset => parts.push("counter_reset_hint:reset".into()),
+            CounterResetHint::NotCounterReset => parts.push("counter_reset_hint:not_reset".into()),
+            CounterResetHint::Gauge => parts.push("counter_reset_hint:gauge".into()),
+        }
+        for (buckets, spans, key, offset_key) in [
+            (&m.positive_buckets, &m.positive_spans, "buckets", "offset"),
+            (
+                &m.negative_buckets,
+                &m.negative_spans,
+                "n_buckets",
+                "n_offset",
+            ),
+        ] {
+            // Compaction leaves at most one span per side; upstream refuses
+            // more, here later spans only lose their offsets.
+            if let Some(span) = spans.first().filter(|s| s.offset != 0) {
+                parts.push(format!("{offset_key}:{}", span.offset));
+            }
+            if !buckets.is_empty() {
+                parts.push(format!("{key}:{}", g_list(buckets)));
+            }
+        }
+        format!("{{{{{}}}}}", parts.join(" "))
+    }
+}
+
+/// A float list as Go's `%g` prints a slice: `[1 2.5 3]`.
+fn g_list(values: &[f64]) -> String {
+    let items: Vec<String> = values.iter().map(|&v| format_g(v)).collect();
+    format!("[{}]", items.join(" "))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::Span;
     use super::super::testutil::hist;
+    use super::*;
 
     #[test]
     fn histogram_display_matches_prometheus_string() {
@@ -98,5 +159,33 @@ mod tests {
                 .to_string(),
             "{count:NaN, sum:+Inf}"
         );
+    }
+
+    #[test]
+    fn test_expression_as_promtool_writes_it() {
+        let h = FloatHistogram {
+            schema: 1,
+            sum: -0.3,
+            count: 32.1,
+            zero_count: 7.1,
+            zero_threshold: 0.05,
+            positive_spans: vec![Span {
+                offset: -3,
+                length: 3,
+            }],
+            positive_buckets: vec![5.1, 10.0, 7.0],
+            negative_spans: vec![Span {
+                offset: -5,
+                length: 2,
+            }],
+            negative_buckets: vec![4.1, 5.0],
+            counter_reset_hint: CounterResetHint::NotCounterReset,
+            ..FloatHistogram::default()
+        };
+        assert_eq!(
+            h.test_expression(),
+            "{{schema:1 count:32.1 sum:-0.3 z_bucket:7.1 z_bucket_w:0.05 counter_reset_hint:not_reset offset:-3 buckets:[5.1 10 7] n_offset:-5 n_buckets:[4.1 5]}}"
+        );
+        assert_eq!(FloatHistogram::default().test_expression(), "{{}}");
     }
 }

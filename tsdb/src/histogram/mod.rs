@@ -47,6 +47,7 @@ pub use arith::CombineOutcome;
 pub use error::HistogramError;
 pub use iter::{AllBucketIter, Bucket, BucketIter, ReverseBucketIter};
 pub use kahan::{KahanOutcome, kahan_inc};
+pub use reset::stored_hint;
 
 /// Lowest valid exponential schema: each bucket spans a factor of 2^16.
 pub const EXPONENTIAL_SCHEMA_MIN: i32 = -4;

@@ -11,6 +11,37 @@ use std::iter::Peekable;
 use super::combine::{bounds_match, view_of, zero_count_for_larger_threshold};
 use super::{CounterResetHint, FloatHistogram};
 
+/// The counter reset hint a store gives a histogram sample it appends,
+/// as readers of Prometheus's head see it, given the series' previous
+/// sample when that was a histogram.
+///
+/// Gauges stay gauges. A counter histogram that continues the previous one
+/// (no reset, same schema, zero threshold and bounds, so Prometheus keeps
+/// it in the same chunk) is `NotCounterReset`; any other, the first one
+/// and one after a reset included, reads back as `Unknown` (upstream issue
+/// 15346 makes a reset read back that way too), leaving detection to the
+/// functions that need it. Results of `sum`, `rate` and friends carry
+/// these hints, so they are part of what PromQL returns.
+pub fn stored_hint(previous: Option<&FloatHistogram>, h: &FloatHistogram) -> CounterResetHint {
+    if h.counter_reset_hint == CounterResetHint::Gauge {
+        return CounterResetHint::Gauge;
+    }
+    let Some(prev) = previous.filter(|p| p.counter_reset_hint != CounterResetHint::Gauge) else {
+        return CounterResetHint::Unknown;
+    };
+    let same_layout = prev.schema == h.schema
+        && prev.zero_threshold == h.zero_threshold
+        && prev.custom_values == h.custom_values;
+    if h.counter_reset_hint != CounterResetHint::CounterReset
+        && same_layout
+        && !h.detect_reset(prev)
+    {
+        CounterResetHint::NotCounterReset
+    } else {
+        CounterResetHint::Unknown
+    }
+}
+
 impl FloatHistogram {
     /// Whether `self` is a counter reset relative to `previous`
     /// (Prometheus's `DetectReset`).

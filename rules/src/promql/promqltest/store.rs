@@ -1,6 +1,9 @@
 //! The in-memory store a test script loads into: a sorted list of series
 //! (floats and native histograms), read by the engine through [`Querier`].
 
+use std::sync::Arc;
+
+use warden_tsdb::histogram::stored_hint;
 use warden_tsdb::{HistogramSample, Labels, Matcher, Querier, QueryError, Sample, Series};
 
 /// Series loaded by a script, in label order.
@@ -88,10 +91,17 @@ impl MemStore {
                     series.start_times.remove(k);
                 }
             }
-            match series.histograms.binary_search_by_key(&h.t, |x| x.t) {
-                Ok(k) => series.histograms[k] = h.clone(),
-                Err(k) => series.histograms.insert(k, h.clone()),
-            }
+            let k = match series.histograms.binary_search_by_key(&h.t, |x| x.t) {
+                Ok(k) => {
+                    series.histograms[k] = h.clone();
+                    k
+                }
+                Err(k) => {
+                    series.histograms.insert(k, h.clone());
+                    k
+                }
+            };
+            set_stored_hint(series, k);
         }
     }
 
@@ -140,6 +150,29 @@ impl MemStore {
                 out
             })
         })
+    }
+}
+
+/// Gives histogram `k` of `series` the hint Prometheus's head gives a
+/// sample appended after the series' previous one (the scripts' expected
+/// results carry these hints).
+fn set_stored_hint(series: &mut Series, k: usize) {
+    let t = series.histograms[k].t;
+    let float_between = |from: i64| {
+        let i = series.samples.partition_point(|x| x.t <= from);
+        series.samples.get(i).is_some_and(|x| x.t < t)
+    };
+    let previous = k
+        .checked_sub(1)
+        .map(|p| &series.histograms[p])
+        .filter(|p| !float_between(p.t) && !series.samples.iter().any(|x| x.t == p.t))
+        .map(|p| p.h.as_ref());
+    let h = &series.histograms[k].h;
+    let hint = stored_hint(previous, h);
+    if hint != h.counter_reset_hint {
+        let mut h = h.as_ref().clone();
+        h.counter_reset_hint = hint;
+        series.histograms[k].h = Arc::new(h);
     }
 }
 
