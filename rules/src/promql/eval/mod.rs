@@ -105,6 +105,11 @@ impl Evaluator<'_> {
                         for x in s.vals.iter_mut().flatten() {
                             *x = -*x;
                         }
+                        // As Prometheus: the histogram times -1 (a gauge
+                        // then), not compacted.
+                        for h in s.hists.iter_mut().flatten() {
+                            std::sync::Arc::make_mut(h).mul(-1.0);
+                        }
                     }
                     Ok(Val::Vector(v))
                 }
