@@ -354,7 +354,9 @@ mod tests {
         let mut s = String::new();
         write_query_data(&mut s, &Value::Matrix(vec![series]));
         assert!(
-            s.starts_with(r#"{"resultType":"matrix","result":[{"metric":{},"histograms":[[2,{"count":"6""#),
+            s.starts_with(
+                r#"{"resultType":"matrix","result":[{"metric":{},"histograms":[[2,{"count":"6""#
+            ),
             "{s}"
         );
     }
