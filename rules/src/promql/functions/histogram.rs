@@ -1,10 +1,17 @@
-//! Classic-histogram functions over `le` buckets: histogram_quantile and
-//! histogram_fraction, with Prometheus's monotonicity fix and annotations.
+//! Histogram functions: histogram_quantile(s) and histogram_fraction over
+//! classic `le` buckets (with Prometheus's monotonicity fix) and over native
+//! histograms, and the native-only histogram_count/sum/avg/stddev/stdvar.
+//!
+//! A vector may hold both kinds for the same series (a classic histogram
+//! with the labels of a native one): at such a step Prometheus evaluates
+//! neither and warns, which [`Families::conflicts`] reproduces.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use promql_parser::parser::Expr;
 use warden_tsdb::Labels;
+use warden_tsdb::histogram::FloatHistogram;
+use warden_tsdb::histogram::stats::{self, Estimate};
 
 use super::{eval_scalar, eval_vector};
 use crate::promql::PromqlError;
@@ -156,6 +163,11 @@ struct Families {
     labels: Vec<Labels>,
     /// (family, upper bound) of every input series with a valid `le`.
     member: Vec<Option<(usize, f64)>>,
+    /// Family of each label set, for finding a native histogram's twin.
+    ids: HashMap<Labels, usize>,
+    /// (step, family) pairs where a native histogram has the labels of a
+    /// classic family that has buckets: neither is evaluated there.
+    conflicts: HashSet<(usize, usize)>,
 }
 
 fn families(ev: &mut Evaluator<'_>, arg: &Expr, v: &[VSeries]) -> Families {
@@ -163,6 +175,11 @@ fn families(ev: &mut Evaluator<'_>, arg: &Expr, v: &[VSeries]) -> Families {
     let mut labels = Vec::new();
     let mut member = Vec::with_capacity(v.len());
     for s in v {
+        if !s.hists.is_empty() && !s.vals.iter().any(Option::is_some) {
+            // Only native histograms: not a classic bucket.
+            member.push(None);
+            continue;
+        }
         let le = s.labels.get("le").unwrap_or("");
         let upper = parse_le(le);
         let Some(upper) = upper else {
@@ -187,7 +204,121 @@ fn families(ev: &mut Evaluator<'_>, arg: &Expr, v: &[VSeries]) -> Families {
         });
         member.push(Some((id, upper)));
     }
-    Families { labels, member }
+    Families {
+        labels,
+        member,
+        ids,
+        conflicts: HashSet::new(),
+    }
+}
+
+/// Finds the steps where a native histogram and classic buckets share a
+/// series, records them in `fam.conflicts` and warns about each metric.
+fn find_conflicts(ev: &mut Evaluator<'_>, arg: &Expr, fam: &mut Families, v: &[VSeries], n: usize) {
+    for s in v.iter().filter(|s| !s.hists.is_empty()) {
+        let Some(&id) = fam.ids.get(&s.labels) else {
+            continue;
+        };
+        for i in 0..n {
+            if s.hist(i).is_none() {
+                continue;
+            }
+            let classic = v
+                .iter()
+                .zip(&fam.member)
+                .any(|(b, m)| matches!(m, Some((f, _)) if *f == id) && b.vals[i].is_some());
+            if classic {
+                fam.conflicts.insert((i, id));
+                let name = s.labels.metric_name().unwrap_or("");
+                let mut msg = "vector contains a mix of classic and native histograms".to_string();
+                if !name.is_empty() {
+                    msg.push_str(&format!(" for metric name {}", go_quote(name)));
+                }
+                ev.warn(arg, &msg);
+            }
+        }
+    }
+}
+
+/// The per-step results of `f` over the native histograms of `v` (steps in
+/// conflict with classic buckets left out), one series per input series,
+/// name to be dropped; `f` also gets the series' metric name.
+fn per_native(
+    fam: &Families,
+    v: &[VSeries],
+    n: usize,
+    mut f: impl FnMut(usize, &str, &FloatHistogram) -> f64,
+) -> Vec<VSeries> {
+    let mut out = Vec::new();
+    for s in v.iter().filter(|s| !s.hists.is_empty()) {
+        let id = fam.ids.get(&s.labels).copied();
+        let name = s.labels.metric_name().unwrap_or("");
+        let vals: Vec<Option<f64>> = (0..n)
+            .map(|i| {
+                let h = s.hist(i)?;
+                if id.is_some_and(|id| fam.conflicts.contains(&(i, id))) {
+                    return None;
+                }
+                Some(f(i, name, h))
+            })
+            .collect();
+        if vals.iter().any(Option::is_some) {
+            out.push(VSeries {
+                labels: s.labels.clone(),
+                drop_name: true,
+                vals,
+                hists: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// Reports an estimate's annotation as an info about the series named
+/// `name`, at the histogram argument.
+fn note_estimate(ev: &mut Evaluator<'_>, arg: &Expr, name: &str, e: &Estimate) {
+    if let Some(a) = e.annotation {
+        let mut msg = a.message().to_string();
+        if !name.is_empty() {
+            msg.push_str(&format!(" for metric name {}", go_quote(name)));
+        }
+        ev.info(arg, &msg);
+    }
+}
+
+/// histogram_count, histogram_sum, histogram_avg, histogram_stddev and
+/// histogram_stdvar: a statistic of each native histogram; float samples
+/// are ignored.
+pub(crate) fn histogram_stat(
+    ev: &mut Evaluator<'_>,
+    name: &str,
+    args: &[&Expr],
+    steps: &Steps,
+) -> Result<Vec<VSeries>, PromqlError> {
+    let v = eval_vector(ev, args[0], steps)?;
+    let f: fn(&FloatHistogram) -> f64 = match name {
+        "histogram_count" => |h| h.count,
+        "histogram_sum" => |h| h.sum,
+        "histogram_avg" => stats::avg,
+        "histogram_stddev" => stats::stddev,
+        _ => stats::stdvar,
+    };
+    let mut out = Vec::new();
+    for s in v {
+        if s.hists.is_empty() {
+            continue;
+        }
+        let vals: Vec<Option<f64>> = s.hists.iter().map(|h| h.as_deref().map(f)).collect();
+        if vals.iter().any(Option::is_some) {
+            out.push(VSeries {
+                labels: s.labels,
+                drop_name: true,
+                vals,
+                hists: Vec::new(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn parse_le(s: &str) -> Option<f64> {
@@ -229,6 +360,10 @@ fn per_family(
             }
         }
         for (id, b) in buckets.iter_mut().enumerate() {
+            if fam.conflicts.contains(&(i, id)) {
+                b.clear();
+                continue;
+            }
             if !b.is_empty() {
                 out[id].vals[i] = f(i, id, std::mem::take(b));
             }
@@ -255,9 +390,19 @@ pub(crate) fn histogram_quantile(
             ),
         );
     }
-    let fam = families(ev, args[1], &v);
+    let mut fam = families(ev, args[1], &v);
+    find_conflicts(ev, args[1], &mut fam, &v, steps.n);
+    let mut estimates = Vec::new();
+    let mut out = per_native(&fam, &v, steps.n, |i, name, h| {
+        let e = stats::quantile(q[i], h);
+        estimates.push((name.to_string(), e));
+        e.value
+    });
+    for (name, e) in &estimates {
+        note_estimate(ev, args[1], name, e);
+    }
     let mut forced_names: Vec<String> = Vec::new();
-    let out = per_family(&fam, &v, steps.n, |i, id, b| {
+    let classic = per_family(&fam, &v, steps.n, |i, id, b| {
         let (r, forced) = bucket_quantile(q[i], b);
         if forced {
             let name = fam.labels[id].metric_name().unwrap_or("").to_string();
@@ -274,7 +419,8 @@ pub(crate) fn histogram_quantile(
         }
         ev.info(args[1], &msg);
     }
-    Ok(out)
+    out.extend(classic);
+    super::labels::merge_same_labels(out)
 }
 
 /// `histogram_quantiles(buckets, "label", q1, q2, …)`: one series per
@@ -300,12 +446,22 @@ pub(crate) fn histogram_quantiles(
         }
         qs.push(q);
     }
-    let fam = families(ev, args[0], &v);
+    let mut fam = families(ev, args[0], &v);
+    find_conflicts(ev, args[0], &mut fam, &v, steps.n);
     let mut out = Vec::new();
     for q in &qs {
-        let mut part = per_family(&fam, &v, steps.n, |i, _, b| {
-            Some(bucket_quantile(q[i], b).0)
+        let mut estimates = Vec::new();
+        let mut part = per_native(&fam, &v, steps.n, |i, name, h| {
+            let e = stats::quantile(q[i], h);
+            estimates.push((name.to_string(), e));
+            e.value
         });
+        for (name, e) in &estimates {
+            note_estimate(ev, args[0], name, e);
+        }
+        part.extend(per_family(&fam, &v, steps.n, |i, _, b| {
+            Some(bucket_quantile(q[i], b).0)
+        }));
         for s in &mut part {
             let mut b = s.labels.to_builder();
             b.set(&label, openmetrics_float(q[0]));
@@ -315,7 +471,7 @@ pub(crate) fn histogram_quantiles(
         }
         out.extend(part);
     }
-    Ok(out)
+    super::labels::merge_same_labels(out)
 }
 
 /// OpenMetrics float text: integers keep a `.0`.
@@ -337,10 +493,21 @@ pub(crate) fn histogram_fraction(
     let lo = eval_scalar(ev, args[0], steps)?;
     let hi = eval_scalar(ev, args[1], steps)?;
     let v = eval_vector(ev, args[2], steps)?;
-    let fam = families(ev, args[2], &v);
-    Ok(per_family(&fam, &v, steps.n, |i, _, b| {
+    let mut fam = families(ev, args[2], &v);
+    find_conflicts(ev, args[2], &mut fam, &v, steps.n);
+    let mut estimates = Vec::new();
+    let mut out = per_native(&fam, &v, steps.n, |i, name, h| {
+        let e = stats::fraction(lo[i], hi[i], h);
+        estimates.push((name.to_string(), e));
+        e.value
+    });
+    for (name, e) in &estimates {
+        note_estimate(ev, args[2], name, e);
+    }
+    out.extend(per_family(&fam, &v, steps.n, |i, _, b| {
         Some(bucket_fraction(lo[i], hi[i], b))
-    }))
+    }));
+    super::labels::merge_same_labels(out)
 }
 
 #[cfg(test)]

@@ -69,6 +69,14 @@ pub(crate) fn eval_info(
         .querier
         .select(&all_ms, min - lookback + 1, max)
         .map_err(|e| PromqlError::Storage(e.to_string()))?;
+    for s in &info {
+        if picks_histogram(&s.samples, &s.histograms, &times, lookback) {
+            return Err(PromqlError::Execution(format!(
+                "this should be an info metric, with float samples: {}",
+                crate::promql::value::labels_to_go_string(&s.labels)
+            )));
+        }
+    }
     // (labels, value-at-step present, sample time at step) of each info series.
     let info: Vec<(Labels, Vec<Option<f64>>)> = info
         .into_iter()
@@ -170,6 +178,27 @@ pub(crate) fn eval_info(
 /// The time the samples behind `e` at evaluation time `t` are read at:
 /// `@` pins it, `offset` shifts it, through subqueries and the first
 /// vector-valued argument of functions and operators.
+/// Whether, at any of `times`, the sample a selector would pick (the newest
+/// within the lookback) is a histogram: info metrics must be floats, and
+/// Prometheus fails the query otherwise.
+fn picks_histogram(
+    floats: &[warden_tsdb::Sample],
+    hists: &[warden_tsdb::HistogramSample],
+    times: &[i64],
+    lookback: i64,
+) -> bool {
+    if hists.is_empty() {
+        return false;
+    }
+    times.iter().any(|&t| {
+        let f = floats.partition_point(|x| x.t <= t);
+        let h = hists.partition_point(|x| x.t <= t);
+        let newest_float = f.checked_sub(1).map_or(i64::MIN, |k| floats[k].t);
+        h.checked_sub(1)
+            .is_some_and(|k| hists[k].t > t - lookback && hists[k].t > newest_float)
+    })
+}
+
 fn reference_time(ev: &Evaluator<'_>, e: &Expr, t: i64) -> i64 {
     let off = crate::promql::eval::offset_ms;
     match e {

@@ -24,14 +24,25 @@ pub(crate) fn merge_same_labels(v: Vec<VSeries>) -> Result<Vec<VSeries>, PromqlE
             }
             Some(&k) => {
                 let t = &mut out[k];
-                for (a, b) in t.vals.iter_mut().zip(s.vals) {
+                let clash = || {
+                    PromqlError::Execution(
+                        "vector cannot contain metrics with the same labelset".into(),
+                    )
+                };
+                for (i, b) in s.vals.into_iter().enumerate() {
                     if b.is_some() {
-                        if a.is_some() {
-                            return Err(PromqlError::Execution(
-                                "vector cannot contain metrics with the same labelset".into(),
-                            ));
+                        if t.has_point(i) {
+                            return Err(clash());
                         }
-                        *a = b;
+                        t.vals[i] = b;
+                    }
+                }
+                for (i, h) in s.hists.into_iter().enumerate() {
+                    if h.is_some() {
+                        if t.has_point(i) {
+                            return Err(clash());
+                        }
+                        t.set_hist(i, h);
                     }
                 }
                 t.drop_name |= s.drop_name;

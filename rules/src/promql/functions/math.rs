@@ -112,6 +112,29 @@ pub(crate) fn simple_fn(name: &str) -> Option<fn(f64) -> f64> {
     })
 }
 
+/// Go's `math.Max`: an infinite argument wins, then NaN does (Rust's
+/// `f64::max` ignores NaN, which `clamp` must not).
+pub(crate) fn go_max(a: f64, b: f64) -> f64 {
+    if a == f64::INFINITY || b == f64::INFINITY {
+        f64::INFINITY
+    } else if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Go's `math.Min`: a negative infinite argument wins, then NaN does.
+pub(crate) fn go_min(a: f64, b: f64) -> f64 {
+    if a == f64::NEG_INFINITY || b == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

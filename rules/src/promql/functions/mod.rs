@@ -1,6 +1,7 @@
 //! PromQL functions: dispatch by name and the per-window plumbing of range
 //! functions. The numeric work lives in the submodules, one job each.
 
+pub(crate) mod hist_range;
 pub(crate) mod histogram;
 pub(crate) mod info;
 pub(crate) mod labels;
@@ -10,8 +11,13 @@ pub(crate) mod rate;
 pub(crate) mod sort;
 pub(crate) mod time;
 
+use std::sync::Arc;
+
 use promql_parser::parser::{Call, Expr};
-use warden_tsdb::Labels;
+use warden_tsdb::histogram::{CounterResetHint, FloatHistogram};
+use warden_tsdb::{HistogramSample, Labels, Sample};
+
+use hist_range::{Note, Point};
 
 use super::PromqlError;
 use super::eval::Evaluator;
@@ -67,9 +73,12 @@ pub(crate) fn string_arg(e: &Expr) -> Result<String, PromqlError> {
     }
 }
 
+/// Applies a float function to every float point; histogram points are
+/// dropped, as Prometheus's float-only functions do.
 fn map_values(mut v: Vec<VSeries>, f: impl Fn(usize, f64) -> Option<f64>) -> Vec<VSeries> {
     for s in &mut v {
         s.drop_name = true;
+        s.hists.clear();
         for (i, slot) in s.vals.iter_mut().enumerate() {
             if let Some(x) = *slot {
                 *slot = f(i, x);
@@ -164,7 +173,15 @@ pub(crate) fn eval_call(
             let v = match unparen(args[0]) {
                 Expr::VectorSelector(vs) => ev.eval_vector_selector(vs, steps, Pick::Time)?,
                 other => {
-                    let v = eval_vector(ev, other, steps)?;
+                    let mut v = eval_vector(ev, other, steps)?;
+                    // Histogram points have a time too.
+                    for s in &mut v {
+                        for (i, h) in std::mem::take(&mut s.hists).into_iter().enumerate() {
+                            if h.is_some() {
+                                s.vals[i] = Some(0.0);
+                            }
+                        }
+                    }
                     return Ok(Val::Vector(map_values(v, |i, _| {
                         Some(steps.t(i) as f64 / 1000.0)
                     })));
@@ -197,7 +214,7 @@ pub(crate) fn eval_call(
                 if hi[i] < lo[i] {
                     None
                 } else {
-                    Some(lo[i].max(hi[i].min(x)))
+                    Some(math::go_max(lo[i], math::go_min(hi[i], x)))
                 }
             })))
         }
@@ -205,7 +222,7 @@ pub(crate) fn eval_call(
             let v = eval_vector(ev, args[0], steps)?;
             let labels = absent_labels(args[0]);
             let vals: Vec<Option<f64>> = (0..n)
-                .map(|i| (!v.iter().any(|s| s.vals[i].is_some())).then_some(1.0))
+                .map(|i| (!v.iter().any(|s| s.has_point(i))).then_some(1.0))
                 .collect();
             Ok(Val::Vector(present_series(labels, vals)))
         }
@@ -214,6 +231,7 @@ pub(crate) fn eval_call(
             let mut any = vec![false; n];
             for s in &w.series {
                 w.each(s, |i, win| any[i] |= !win.is_empty());
+                w.each_hist_range(s, |i, r| any[i] |= !r.is_empty());
             }
             let vals = any.iter().map(|&a| (!a).then_some(1.0)).collect();
             Ok(Val::Vector(present_series(absent_labels(args[0]), vals)))
@@ -228,11 +246,7 @@ pub(crate) fn eval_call(
         "histogram_fraction" => histogram::histogram_fraction(ev, &args, steps).map(Val::Vector),
         "histogram_quantiles" => histogram::histogram_quantiles(ev, &args, steps).map(Val::Vector),
         "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
-        | "histogram_stdvar" => {
-            // Only native histograms have these; float samples are ignored.
-            eval_vector(ev, args[0], steps)?;
-            Ok(Val::Vector(Vec::new()))
-        }
+        | "histogram_stdvar" => histogram::histogram_stat(ev, name, &args, steps).map(Val::Vector),
         "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
         | "month" | "year" => time::date_function(ev, name, &args, steps),
         _ => range_function(ev, name, &args, steps),
@@ -315,78 +329,120 @@ fn range_function(
         }
     }
     let keep_name = matches!(name, "last_over_time" | "first_over_time");
+    let is_subquery = matches!(unparen(marg), Expr::Subquery(_));
     let mut out = Vec::new();
     let mut non_counter: Vec<String> = Vec::new();
     let mut overlapping: Vec<String> = Vec::new();
+    let mut notes: Vec<(Note, String)> = Vec::new();
     let mut any_series = false;
     // One series at a time: a matrix selector's samples are read from the
     // store series by series and dropped once reduced.
-    ev.each_window_series(marg, steps, &mut |w, s| {
+    ev.each_window_series(marg, steps, &mut |w, mut s| {
         any_series = true;
         let range_s = w.range as f64 / 1000.0;
         let mut vals = vec![None; n];
+        let mut hists: Vec<Option<Arc<FloatHistogram>>> = Vec::new();
         let ends = &w.ends;
         let mut unknown = false;
         let mut overlap = false;
-        w.each_range(&s, |i, r| {
-            let win = &s.samples[r.clone()];
-            let st = s.start_times.get(r).unwrap_or(&[]);
-            let end = ends[i];
-            let start = end - w.range;
-            if let Some(m) = modifier {
-                let smoothed = m == RangeModifier::Smoothed;
-                vals[i] = match name {
-                    "rate" => rate::extended_rate(win, start, end, range_s, smoothed, true, true),
-                    "increase" => {
-                        rate::extended_rate(win, start, end, range_s, smoothed, true, false)
-                    }
-                    "delta" => {
-                        rate::extended_rate(win, start, end, range_s, smoothed, false, false)
-                    }
-                    _ if win.last().is_none_or(|x| x.t <= start) => None,
-                    "changes" => rate::changes(win),
-                    _ => rate::resets(win, st),
+        if s.hists.is_empty() {
+            w.each_range(&s, |i, r| {
+                let win = &s.samples[r.clone()];
+                let st = s.start_times.get(r).unwrap_or(&[]);
+                let end = ends[i];
+                let ctx = FloatCtx {
+                    name,
+                    start: end - w.range,
+                    end,
+                    range_s,
+                    t: steps.t(i),
+                    scalars: &scalars,
+                    i,
+                    modifier,
                 };
-                return;
-            }
-            if matches!(name, "rate" | "increase") {
-                overlap |= rate::start_time_overlaps(st, win);
-            }
-            vals[i] = match name {
-                "rate" => rate::extrapolated_rate(win, st, start, end, range_s, true, true),
-                "increase" => rate::extrapolated_rate(win, st, start, end, range_s, true, false),
-                "delta" => rate::extrapolated_rate(win, st, start, end, range_s, false, false),
-                "irate" => rate::instant_value(win, st, true),
-                "idelta" => rate::instant_value(win, &[], false),
-                "deriv" => rate::deriv(win),
-                "predict_linear" => rate::predict_linear(win, steps.t(i), scalars[0][i]),
-                "changes" => rate::changes(win),
-                "resets" => rate::resets(win, st),
-                "avg_over_time" => over_time::avg(win),
-                "sum_over_time" => over_time::sum(win),
-                "count_over_time" => (!win.is_empty()).then_some(win.len() as f64),
-                "min_over_time" => over_time::extreme(win, false),
-                "max_over_time" => over_time::extreme(win, true),
-                "last_over_time" => win.last().map(|x| x.v),
-                "first_over_time" => win.first().map(|x| x.v),
-                "ts_of_last_over_time" => win.last().map(|x| x.t as f64 / 1000.0),
-                "ts_of_first_over_time" => win.first().map(|x| x.t as f64 / 1000.0),
-                "ts_of_max_over_time" => over_time::ts_of_extreme(win, true),
-                "ts_of_min_over_time" => over_time::ts_of_extreme(win, false),
-                "present_over_time" => (!win.is_empty()).then_some(1.0),
-                "stddev_over_time" => over_time::variance(win, true),
-                "stdvar_over_time" => over_time::variance(win, false),
-                "quantile_over_time" => over_time::quantile_over(scalars[0][i], win),
-                "mad_over_time" => over_time::mad(win),
-                "double_exponential_smoothing" => {
-                    over_time::double_exponential_smoothing(win, scalars[0][i], scalars[1][i])
+                if modifier.is_none() && matches!(name, "rate" | "increase") {
+                    overlap |= rate::start_time_overlaps(st, win);
                 }
-                _ => {
-                    unknown = true;
-                    None
+                vals[i] = float_window(&ctx, win, st, &mut unknown);
+            });
+        } else {
+            if is_subquery {
+                forget_reset_hints(&mut s.hists);
+            }
+            let mut hranges = vec![0..0; n];
+            w.each_hist_range(&s, |i, r| hranges[i] = r);
+            let metric = s.labels.metric_name().unwrap_or("").to_string();
+            hists = vec![None; n];
+            w.each_range(&s, |i, r| {
+                let win = &s.samples[r.clone()];
+                let st = s.start_times.get(r).unwrap_or(&[]);
+                let end = ends[i];
+                let ctx = FloatCtx {
+                    name,
+                    start: end - w.range,
+                    end,
+                    range_s,
+                    t: steps.t(i),
+                    scalars: &scalars,
+                    i,
+                    modifier,
+                };
+                let mut hwin = &s.hists[hranges[i].clone()];
+                let (mut win, mut st) = (win, st);
+                if modifier.is_some() {
+                    (win, st, hwin) = hist_range::trim_extended(win, st, hwin, ctx.start, end);
                 }
-            };
-        });
+                if hwin.is_empty() {
+                    vals[i] = float_window(&ctx, win, st, &mut unknown);
+                    return;
+                }
+                let hw = hist_range::Window {
+                    floats: win,
+                    hists: hwin,
+                    start: ctx.start,
+                    end,
+                    range_s,
+                };
+                let mut local = Vec::new();
+                let smoothed = modifier == Some(RangeModifier::Smoothed);
+                let p = match (modifier, name) {
+                    (Some(_), "rate" | "increase" | "delta") => Ok(hist_range::extended_rate(
+                        &hw,
+                        smoothed,
+                        name != "delta",
+                        name == "rate",
+                        &mut local,
+                    )),
+                    (Some(_), _) => Ok(hist_range::anchored_transitions(&hw, name == "resets")),
+                    _ => hist_range::eval_window(name, &hw, &mut local),
+                };
+                let p = match p {
+                    Ok(p) => p,
+                    Err(()) => {
+                        let min_floats = match name {
+                            "deriv" | "predict_linear" | "double_exponential_smoothing" => 2,
+                            _ => 1,
+                        };
+                        hist_range::floats_only(&hw, min_floats, &mut local, |f| {
+                            float_window(&ctx, f, &[], &mut unknown)
+                        })
+                    }
+                };
+                for note in local {
+                    if !notes.iter().any(|(x, m)| *x == note && *m == metric) {
+                        notes.push((note, metric.clone()));
+                    }
+                }
+                match p {
+                    Some(Point::F(v)) => vals[i] = Some(v),
+                    Some(Point::H(h)) => hists[i] = Some(h),
+                    None => {}
+                }
+            });
+            if hists.iter().all(Option::is_none) {
+                hists.clear();
+            }
+        }
         if unknown {
             return Err(PromqlError::Execution(format!(
                 "function {name} is not supported"
@@ -398,10 +454,12 @@ fn range_function(
                 overlapping.push(m.to_string());
             }
         }
-        if !vals.iter().any(Option::is_some) {
+        let has_floats = vals.iter().any(Option::is_some);
+        if !has_floats && hists.is_empty() {
             return Ok(());
         }
         if (name == "rate" || name == "increase")
+            && has_floats
             && let Some(m) = s.labels.metric_name()
             && !COUNTER_SUFFIXES.iter().any(|suf| m.ends_with(suf))
             && !non_counter.iter().any(|x| x == m)
@@ -412,10 +470,18 @@ fn range_function(
             labels: s.labels,
             drop_name: s.drop_name || !keep_name,
             vals,
-            hists: Vec::new(),
+            hists,
         });
         Ok(())
     })?;
+    for (note, metric) in notes {
+        let msg = note.message(&metric);
+        if note.is_warning() {
+            ev.warn(args[0], &msg);
+        } else {
+            ev.info(args[0], &msg);
+        }
+    }
     if name == "quantile_over_time"
         && let Some(q) = scalars[0]
             .iter()
@@ -465,7 +531,91 @@ fn range_function(
             ),
         );
     }
-    let points = out.iter().map(|s| s.vals.iter().flatten().count()).sum();
+    let points = out.iter().map(VSeries::point_count).sum();
     ev.limits.add(points)?;
     Ok(Val::Vector(out))
+}
+
+/// What reducing one float window needs besides the samples.
+struct FloatCtx<'a> {
+    name: &'a str,
+    /// Window start (exclusive) and end in ms.
+    start: i64,
+    end: i64,
+    range_s: f64,
+    /// The step's evaluation time in ms.
+    t: i64,
+    /// The scalar arguments, one value per step.
+    scalars: &'a [Vec<f64>],
+    i: usize,
+    modifier: Option<RangeModifier>,
+}
+
+/// Reduces one window of float samples with the range function `ctx.name`
+/// (`st`: the samples' start times, empty or one per sample); sets
+/// `unknown` for a function that does not exist.
+fn float_window(ctx: &FloatCtx<'_>, win: &[Sample], st: &[i64], unknown: &mut bool) -> Option<f64> {
+    let (name, start, end, range_s, i) = (ctx.name, ctx.start, ctx.end, ctx.range_s, ctx.i);
+    if let Some(m) = ctx.modifier {
+        let smoothed = m == RangeModifier::Smoothed;
+        return match name {
+            "rate" => rate::extended_rate(win, start, end, range_s, smoothed, true, true),
+            "increase" => rate::extended_rate(win, start, end, range_s, smoothed, true, false),
+            "delta" => rate::extended_rate(win, start, end, range_s, smoothed, false, false),
+            _ if win.last().is_none_or(|x| x.t <= start) => None,
+            "changes" => rate::changes(win),
+            _ => rate::resets(win, st),
+        };
+    }
+    let scalar = |k: usize| ctx.scalars[k][i];
+    match name {
+        "rate" => rate::extrapolated_rate(win, st, start, end, range_s, true, true),
+        "increase" => rate::extrapolated_rate(win, st, start, end, range_s, true, false),
+        "delta" => rate::extrapolated_rate(win, st, start, end, range_s, false, false),
+        "irate" => rate::instant_value(win, st, true),
+        "idelta" => rate::instant_value(win, &[], false),
+        "deriv" => rate::deriv(win),
+        "predict_linear" => rate::predict_linear(win, ctx.t, scalar(0)),
+        "changes" => rate::changes(win),
+        "resets" => rate::resets(win, st),
+        "avg_over_time" => over_time::avg(win),
+        "sum_over_time" => over_time::sum(win),
+        "count_over_time" => (!win.is_empty()).then_some(win.len() as f64),
+        "min_over_time" => over_time::extreme(win, false),
+        "max_over_time" => over_time::extreme(win, true),
+        "last_over_time" => win.last().map(|x| x.v),
+        "first_over_time" => win.first().map(|x| x.v),
+        "ts_of_last_over_time" => win.last().map(|x| x.t as f64 / 1000.0),
+        "ts_of_first_over_time" => win.first().map(|x| x.t as f64 / 1000.0),
+        "ts_of_max_over_time" => over_time::ts_of_extreme(win, true),
+        "ts_of_min_over_time" => over_time::ts_of_extreme(win, false),
+        "present_over_time" => (!win.is_empty()).then_some(1.0),
+        "stddev_over_time" => over_time::variance(win, true),
+        "stdvar_over_time" => over_time::variance(win, false),
+        "quantile_over_time" => over_time::quantile_over(scalar(0), win),
+        "mad_over_time" => over_time::mad(win),
+        "double_exponential_smoothing" => {
+            over_time::double_exponential_smoothing(win, scalar(0), scalar(1))
+        }
+        _ => {
+            *unknown = true;
+            None
+        }
+    }
+}
+
+/// Prometheus forgets the "reset" and "no reset" hints of a subquery's
+/// histograms: the subquery may skip or repeat the samples that carried
+/// them, so resets are detected from the counts instead.
+fn forget_reset_hints(hists: &mut [HistogramSample]) {
+    for s in hists {
+        if matches!(
+            s.h.counter_reset_hint,
+            CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+        ) {
+            let mut h = (*s.h).clone();
+            h.counter_reset_hint = CounterResetHint::Unknown;
+            s.h = Arc::new(h);
+        }
+    }
 }

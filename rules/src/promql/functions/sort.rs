@@ -69,6 +69,13 @@ pub(crate) fn eval_sort(
     steps: &Steps,
 ) -> Result<Val, PromqlError> {
     let mut v = eval_vector(ev, args[0], steps)?;
+    if matches!(name, "sort" | "sort_desc") && v.iter().any(|s| !s.hists.is_empty()) {
+        // Sorting by value ignores histograms (Prometheus filters them out).
+        for s in &mut v {
+            s.hists.clear();
+        }
+        v.retain(|s| s.vals.iter().any(Option::is_some));
+    }
     if ev.is_range {
         ev.warn(
             call,

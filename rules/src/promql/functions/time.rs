@@ -60,10 +60,13 @@ pub(crate) fn date_function(
     let mut v = eval_vector(ev, args[0], steps)?;
     for s in &mut v {
         s.drop_name = true;
+        // Histogram samples are ignored.
+        s.hists.clear();
         for x in s.vals.iter_mut().flatten() {
             *x = field(name, *x);
         }
     }
+    v.retain(|s| s.vals.iter().any(Option::is_some));
     Ok(Val::Vector(v))
 }
 
