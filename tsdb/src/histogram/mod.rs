@@ -38,6 +38,7 @@ mod layout;
 mod reset;
 mod resolution;
 pub mod stats;
+mod trim;
 mod validate;
 
 #[cfg(test)]

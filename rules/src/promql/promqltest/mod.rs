@@ -23,7 +23,6 @@ mod script;
 mod series;
 mod store;
 mod strings;
-mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,7 +37,6 @@ pub use script::{
 };
 pub use series::{SeqValue, SeriesDesc, parse_labels_prefix, parse_series_desc};
 pub use store::MemStore;
-pub use watch::HistogramWatch;
 
 use super::{Engine, EngineOptions};
 
