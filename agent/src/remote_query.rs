@@ -191,7 +191,13 @@ pub fn render(body: &Json, output: Output) -> Result<String, QueryCliError> {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|s| (series_name(&s["metric"]), point_value(&s["value"])))
+                .map(|s| {
+                    let value = match s.get("histogram") {
+                        Some(h) => histogram_value(&h[1]),
+                        None => point_value(&s["value"]),
+                    };
+                    (series_name(&s["metric"]), value)
+                })
                 .collect();
             table(&mut out, &rows);
         }
@@ -201,11 +207,37 @@ pub fn render(body: &Json, output: Output) -> Result<String, QueryCliError> {
                 for p in s["values"].as_array().into_iter().flatten() {
                     let _ = writeln!(out, "  {}  {}", p[0], point_value(p));
                 }
+                for p in s["histograms"].as_array().into_iter().flatten() {
+                    let _ = writeln!(out, "  {}  {}", p[0], histogram_value(&p[1]));
+                }
             }
         }
         _ => out.push_str(&data.to_string()),
     }
     Ok(out)
+}
+
+/// A native histogram of the API's JSON in one table cell: count, sum and
+/// the buckets as `(lower,upper]:count` (brackets as the boundary rule says).
+fn histogram_value(h: &Json) -> String {
+    let text = |v: &Json| v.as_str().unwrap_or_default().to_string();
+    let mut cell = format!("count:{} sum:{}", text(&h["count"]), text(&h["sum"]));
+    for b in h["buckets"].as_array().into_iter().flatten() {
+        let (open, close) = match b[0].as_i64() {
+            Some(0) => ('(', ']'),
+            Some(1) => ('[', ')'),
+            Some(3) => ('[', ']'),
+            _ => ('(', ')'),
+        };
+        let _ = write!(
+            cell,
+            " {open}{},{}{close}:{}",
+            text(&b[1]),
+            text(&b[2]),
+            text(&b[3])
+        );
+    }
+    cell
 }
 
 fn point_value(p: &Json) -> String {
@@ -258,6 +290,21 @@ mod tests {
         assert_eq!(
             text,
             "SERIES          VALUE\nup{job=\"node\"}  1\n{}              0.5\n"
+        );
+    }
+
+    #[test]
+    fn histograms_in_a_cell() {
+        let body: Json = serde_json::from_str(
+            r#"{"status":"success","data":{"resultType":"vector","result":[
+              {"metric":{"__name__":"h"},"histogram":[1,{"count":"3","sum":"2.5",
+               "buckets":[[3,"-0.001","0.001","1"],[0,"1","2","2"]]}]}]}}"#,
+        )
+        .unwrap();
+        let text = render(&body, Output::Table).unwrap();
+        assert_eq!(
+            text,
+            "SERIES  VALUE\nh       count:3 sum:2.5 [-0.001,0.001]:1 (1,2]:2\n"
         );
     }
 
