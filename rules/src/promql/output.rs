@@ -10,6 +10,7 @@ use warden_tsdb::{HistogramSample, Labels, LabelsBuilder, Querier, Sample, Serie
 
 use super::annotations::Collector;
 use super::eval::Evaluator;
+use super::eval::stats_decoding::StatsDecoding;
 use super::hash::{FxHashMap, FxHasher};
 use super::limits::Limits;
 use super::parse::{QueryParams, parse_query};
@@ -59,6 +60,7 @@ fn evaluate(
         is_range,
         limits: Limits::new(deadline, opts.max_samples),
         annos: Collector::default(),
+        stats_decoding: StatsDecoding::detect(&parsed.expr, &parsed.positions),
     };
     let v = ev.eval(&parsed.expr, &steps)?;
     Ok((v, ev.annos))

@@ -1,6 +1,7 @@
 //! The evaluator: walks the AST and evaluates every node over a grid of
 //! steps (one step for an instant query).
 
+pub(crate) mod stats_decoding;
 pub(crate) mod subquery;
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,6 +31,9 @@ pub(crate) struct Evaluator<'a> {
     pub is_range: bool,
     pub limits: Limits,
     pub annos: Collector,
+    /// Selectors whose histograms are read as Prometheus's stats iterator
+    /// reads them (counter reset hints re-derived on the way).
+    pub stats_decoding: stats_decoding::StatsDecoding,
 }
 
 /// Milliseconds of an `offset` (negative offsets look forward).
@@ -185,7 +189,13 @@ impl Evaluator<'_> {
         let mut slots = 0usize;
         let mut out = Vec::new();
         let limits = &self.limits;
+        let reads = (pick == Pick::Value && !smoothed && self.stats_decoding.decodes(vs))
+            .then(|| stats_decoding::Reads::instant(&times, lookback));
         selectors::select_each(self.querier, vs, min - lookback + 1, max, |s| {
+            let s = match &reads {
+                Some(r) => r.apply(s),
+                None => s,
+            };
             if out.len().is_multiple_of(1024) {
                 limits.check_time()?;
             }
@@ -263,7 +273,15 @@ impl Evaluator<'_> {
                 let mut per_step = vec![0usize; w.ends.len()];
                 let mut seen = 0usize;
                 let limits = &self.limits;
+                let reads = self
+                    .stats_decoding
+                    .decodes(&ms.vs)
+                    .then(|| stats_decoding::Reads::windows(&w.ends, range, modifier, lookback));
                 selectors::select_each(self.querier, &ms.vs, min_t, max_t, |s| {
+                    let s = match &reads {
+                        Some(r) => r.apply(s),
+                        None => s,
+                    };
                     seen += 1;
                     if seen.is_multiple_of(1024) {
                         limits.check_time()?;
