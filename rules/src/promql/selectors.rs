@@ -11,12 +11,13 @@ use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::VectorSelector;
 use std::sync::Arc;
 
-use warden_tsdb::histogram::FloatHistogram;
+use warden_tsdb::histogram::{CounterResetHint, FloatHistogram, HistogramError};
 use warden_tsdb::{
     HistogramSample, Labels, MatchOp, Matcher, Querier, Sample, Series, is_stale_nan,
 };
 
 use super::PromqlError;
+use super::functions::hist_range::Note;
 use super::parse::RangeModifier;
 use super::value::{MSeries, VSeries};
 
@@ -199,6 +200,158 @@ pub(crate) fn smoothed_values(
     out
 }
 
+/// What a `smoothed` selector makes of one series that holds histograms:
+/// its floats and histograms at each step, and the annotations raised.
+#[derive(Debug, Default)]
+pub(crate) struct SmoothedSeries {
+    /// One slot per step; `None` where the step has a histogram or nothing.
+    pub vals: Vec<Option<f64>>,
+    /// One slot per step, or empty when no step has a histogram.
+    pub hists: Vec<Option<Arc<FloatHistogram>>>,
+    /// What Prometheus would annotate about the series, each once.
+    pub notes: Vec<Note>,
+}
+
+/// Values of one series holding histograms at each of `times` for a
+/// `smoothed` selector, as Prometheus's smoothing does it: each step looks
+/// at the samples in `(t - lookback, t + lookback]` (staleness markers are
+/// not samples there). Floats alone are smoothed as [`smoothed_values`]
+/// does; histograms alone are taken at `t`, interpolated between the
+/// histograms around it, or carried forward from the last one; a window
+/// holding both kinds gives nothing and a warning.
+pub(crate) fn smoothed_with_histograms(
+    floats: &[Sample],
+    hists: &[HistogramSample],
+    times: &[i64],
+    lookback: i64,
+) -> SmoothedSeries {
+    let mut out = SmoothedSeries {
+        vals: smoothed_values(floats, times, lookback),
+        hists: Vec::with_capacity(times.len()),
+        notes: Vec::new(),
+    };
+    let live: Vec<i64> = floats
+        .iter()
+        .filter(|s| !is_stale_nan(s.v))
+        .map(|s| s.t)
+        .collect();
+    for (i, &t) in times.iter().enumerate() {
+        let window = in_window(hists, |h| h.t, t, lookback);
+        if window.is_empty() {
+            out.hists.push(None);
+            continue;
+        }
+        out.vals[i] = None;
+        if !in_window(&live, |&ft| ft, t, lookback).is_empty() {
+            add_note(&mut out.notes, Note::MixedFloatsHistograms);
+            out.hists.push(None);
+            continue;
+        }
+        out.hists
+            .push(smoothed_histogram(window, t, &mut out.notes));
+    }
+    if out.hists.iter().all(Option::is_none) {
+        out.hists.clear();
+    }
+    out
+}
+
+/// The samples (oldest first, timestamps `t(x)`) in `(t - lookback, t +
+/// lookback]`: the window a smoothed step reads.
+fn in_window<T>(xs: &[T], ts: impl Fn(&T) -> i64, t: i64, lookback: i64) -> &[T] {
+    let lo = xs.partition_point(|x| ts(x) <= t - lookback);
+    let hi = xs.partition_point(|x| ts(x) <= t + lookback);
+    xs.get(lo..hi).unwrap_or(&[])
+}
+
+/// Records `n` unless it already is: annotations are reported once.
+fn add_note(notes: &mut Vec<Note>, n: Note) {
+    if !notes.contains(&n) {
+        notes.push(n);
+    }
+}
+
+/// The histogram at `t` from a window of histograms only: the sample at
+/// `t` itself, the interpolation between the samples around `t`, or,
+/// after the last sample, that sample with its reset hint dropped (the hint
+/// relates it to its predecessor, which the step's value no longer has).
+/// Nothing before the first sample.
+fn smoothed_histogram(
+    window: &[HistogramSample],
+    t: i64,
+    notes: &mut Vec<Note>,
+) -> Option<Arc<FloatHistogram>> {
+    let i = window.partition_point(|h| h.t < t);
+    let prev = i.checked_sub(1).and_then(|k| window.get(k));
+    match (prev, window.get(i)) {
+        (_, Some(next)) if next.t == t => Some(next.h.clone()),
+        (Some(prev), Some(next)) => interpolate_pair(prev, next, t, notes).map(Arc::new),
+        (Some(prev), None) => Some(carried(&prev.h)),
+        (None, _) => None,
+    }
+}
+
+/// `h` carried forward to a later step, without a reset hint.
+fn carried(h: &Arc<FloatHistogram>) -> Arc<FloatHistogram> {
+    if h.counter_reset_hint == CounterResetHint::Unknown {
+        return h.clone();
+    }
+    let mut c = (**h).clone();
+    c.counter_reset_hint = CounterResetHint::Unknown;
+    Arc::new(c)
+}
+
+/// The value at `t` strictly between `prev` and `next`. Exponential and
+/// custom-bucket histograms cannot be interpolated (a warning, no value);
+/// the pair is a counter unless both samples are gauges.
+fn interpolate_pair(
+    prev: &HistogramSample,
+    next: &HistogramSample,
+    t: i64,
+    notes: &mut Vec<Note>,
+) -> Option<FloatHistogram> {
+    if prev.h.uses_custom_buckets() != next.h.uses_custom_buckets() {
+        add_note(notes, Note::MixedExponentialCustom);
+        return None;
+    }
+    let gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
+    let is_counter = !(gauge(&prev.h) && gauge(&next.h));
+    match interpolate_histograms(prev, next, t, is_counter, notes) {
+        Ok(h) => Some(h),
+        Err(HistogramError::IncompatibleSchema) => {
+            add_note(notes, Note::MixedExponentialCustom);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Linear interpolation `a + (b - a) * fraction` at `t` (`a.t < t < b.t`);
+/// a counter that reset between the two is modelled as restarting from
+/// zero, giving `b * fraction`. Reconciled custom bounds are noted.
+fn interpolate_histograms(
+    a: &HistogramSample,
+    b: &HistogramSample,
+    t: i64,
+    is_counter: bool,
+    notes: &mut Vec<Note>,
+) -> Result<FloatHistogram, HistogramError> {
+    let fraction = (t - a.t) as f64 / (b.t - a.t) as f64;
+    let mut r = (*b.h).clone();
+    if is_counter && b.h.detect_reset(&a.h) {
+        r.mul(fraction);
+        return Ok(r);
+    }
+    if r.sub(&a.h)?.nhcb_bounds_reconciled {
+        add_note(notes, Note::Reconciled("subtraction"));
+    }
+    r.mul(fraction);
+    if r.add(&a.h)?.nhcb_bounds_reconciled {
+        add_note(notes, Note::Reconciled("addition"));
+    }
+    Ok(r)
+}
+
 /// The histograms of one series at each of `times` (non-decreasing): where
 /// the newest sample in `(t - lookback, t]`, float or histogram, is a
 /// histogram, that histogram; `vals` (from [`lookback_values`] over the
@@ -371,6 +524,93 @@ mod tests {
         assert_eq!(st, [Some(5.0), Some(0.0)]);
         let none = lookback_values(&samples, &[], &[15], 300, Pick::StartTime);
         assert_eq!(none, [None]);
+    }
+
+    /// An exponential (schema 0) histogram of `count` observations in one
+    /// bucket, or a custom-bucket one when `custom`.
+    fn hist(t: i64, count: f64, hint: CounterResetHint, custom: bool) -> HistogramSample {
+        let h = FloatHistogram {
+            counter_reset_hint: hint,
+            schema: if custom { -53 } else { 0 },
+            count,
+            sum: count,
+            positive_spans: vec![warden_tsdb::histogram::Span {
+                offset: 0,
+                length: 1,
+            }],
+            positive_buckets: vec![count],
+            custom_values: if custom { vec![5.0, 10.0] } else { Vec::new() },
+            ..FloatHistogram::default()
+        };
+        HistogramSample { t, h: Arc::new(h) }
+    }
+
+    fn counts(sm: &SmoothedSeries) -> Vec<Option<f64>> {
+        sm.hists
+            .iter()
+            .map(|h| h.as_ref().map(|h| h.count))
+            .collect()
+    }
+
+    #[test]
+    fn smoothed_histograms_interpolate_hit_and_carry_forward() {
+        let u = CounterResetHint::Unknown;
+        let hs = [
+            hist(0, 1.0, u, false),
+            hist(15, 2.0, CounterResetHint::NotCounterReset, false),
+        ];
+        let sm = smoothed_with_histograms(&[], &hs, &[-5, 0, 6, 15, 20, 400], 300);
+        assert_eq!(
+            counts(&sm),
+            [None, Some(1.0), Some(1.4), Some(2.0), Some(2.0), None]
+        );
+        assert_eq!(sm.vals, [None; 6]);
+        assert!(sm.notes.is_empty());
+        let hit = sm.hists[3].as_ref().map(|h| h.counter_reset_hint);
+        assert_eq!(hit, Some(CounterResetHint::NotCounterReset));
+        let carried = sm.hists[4].as_ref().map(|h| h.counter_reset_hint);
+        assert_eq!(carried, Some(CounterResetHint::Unknown));
+    }
+
+    #[test]
+    fn smoothed_histogram_counter_restarts_from_zero_unless_both_are_gauges() {
+        let reset = [
+            hist(0, 10.0, CounterResetHint::Unknown, false),
+            hist(10, 4.0, CounterResetHint::Unknown, false),
+        ];
+        let sm = smoothed_with_histograms(&[], &reset, &[5], 300);
+        assert_eq!(counts(&sm), [Some(2.0)]);
+        let g = CounterResetHint::Gauge;
+        let gauges = [hist(0, 10.0, g, false), hist(10, 4.0, g, false)];
+        let sm = smoothed_with_histograms(&[], &gauges, &[5], 300);
+        assert_eq!(counts(&sm), [Some(7.0)]);
+    }
+
+    #[test]
+    fn smoothed_histograms_refuse_mixed_schemas_and_kinds() {
+        let u = CounterResetHint::Unknown;
+        let mixed = [hist(0, 1.0, u, true), hist(30, 2.0, u, false)];
+        let sm = smoothed_with_histograms(&[], &mixed, &[15, 15, 30], 300);
+        assert_eq!(counts(&sm), [None, None, Some(2.0)]);
+        assert_eq!(sm.notes, [Note::MixedExponentialCustom]);
+
+        let floats = [s(0, 1.0), s(30, 2.0)];
+        let hs = [hist(60, 3.0, u, false)];
+        let sm = smoothed_with_histograms(&floats, &hs, &[0, 45, 1000], 30);
+        assert_eq!(sm.vals, [Some(1.0), None, None]);
+        assert!(sm.hists.is_empty());
+        assert_eq!(sm.notes, [Note::MixedFloatsHistograms]);
+    }
+
+    #[test]
+    fn smoothed_histograms_ignore_staleness_markers_in_the_window() {
+        let u = CounterResetHint::Unknown;
+        let floats = [s(20, STALE_NAN)];
+        let hs = [hist(0, 1.0, u, false), hist(10, 2.0, u, false)];
+        let sm = smoothed_with_histograms(&floats, &hs, &[30], 300);
+        assert_eq!(counts(&sm), [Some(2.0)]);
+        assert_eq!(sm.vals, [None]);
+        assert!(sm.notes.is_empty());
     }
 
     #[test]

@@ -203,7 +203,31 @@ impl Evaluator<'_> {
             if slots > budget {
                 return Err(PromqlError::TooManySamples("query execution".into()));
             }
-            let v = if smoothed {
+            let v = if smoothed && !s.histograms.is_empty() {
+                let sm = selectors::smoothed_with_histograms(
+                    &s.samples,
+                    &s.histograms,
+                    &times,
+                    lookback,
+                );
+                let at = self.positions.selector_start(vs);
+                let metric = s.labels.metric_name().unwrap_or("");
+                for note in &sm.notes {
+                    let msg = note.message(metric);
+                    if note.is_warning() {
+                        self.annos.warn(self.src, at, &msg);
+                    } else {
+                        self.annos.info(self.src, at, &msg);
+                    }
+                }
+                let v = VSeries {
+                    labels: s.labels,
+                    drop_name: false,
+                    vals: sm.vals,
+                    hists: sm.hists,
+                };
+                v.has_any_point().then_some(v)
+            } else if smoothed {
                 let vals = selectors::smoothed_values(&s.samples, &times, lookback);
                 vals.iter().any(Option::is_some).then_some(VSeries {
                     labels: s.labels,

@@ -23,6 +23,10 @@ pub(crate) struct Positions {
     modifiers: HashMap<usize, RangeModifier>,
     /// The same, keyed by the address of the inner `VectorSelector` struct.
     selector_mods: HashMap<usize, RangeModifier>,
+    /// Start of every selector, keyed by the address of its inner
+    /// `VectorSelector` struct: code handed only that struct (an instant
+    /// selector's evaluation) can still position its annotations.
+    selector_starts: HashMap<usize, usize>,
     /// Binary nodes written with a trim operator, keyed by the address of
     /// their `BinaryExpr`.
     trims: HashMap<usize, Trim>,
@@ -62,10 +66,16 @@ impl Positions {
                 selector_mods.insert(inner, m);
             }
         }
+        let selector_starts = w
+            .selectors
+            .iter()
+            .map(|&(start, _, inner)| (inner, start))
+            .collect();
         Positions {
             starts: w.starts,
             modifiers,
             selector_mods,
+            selector_starts,
             trims: w.trims,
         }
     }
@@ -87,6 +97,14 @@ impl Positions {
         vs: &promql_parser::parser::VectorSelector,
     ) -> Option<RangeModifier> {
         self.selector_mods.get(&(vs as *const _ as usize)).copied()
+    }
+
+    /// Start byte of the selector whose inner struct is `vs`, 0 when unknown.
+    pub fn selector_start(&self, vs: &promql_parser::parser::VectorSelector) -> usize {
+        self.selector_starts
+            .get(&(vs as *const _ as usize))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The `anchored`/`smoothed` modifier written after selector `e`, if any.
@@ -233,5 +251,19 @@ mod tests {
         );
         assert_eq!(starts_of_args("sum(sort(series))"), [4]);
         assert_eq!(starts_of_args("count(limit_ratio(1.1, x) and x)"), [6]);
+    }
+
+    #[test]
+    fn selector_start_by_inner_struct() {
+        let q = "sort(metric)";
+        let e = parse(q).unwrap();
+        let p = Positions::compute(q, &e, &[], &[]);
+        let Expr::Call(c) = &e else {
+            panic!("not a call")
+        };
+        let Expr::VectorSelector(vs) = &*c.args.args[0] else {
+            panic!("not a selector")
+        };
+        assert_eq!(p.selector_start(vs), 5);
     }
 }
