@@ -193,7 +193,7 @@ impl Walker<'_> {
                 s
             }
             Expr::Subquery(sq) => Some(self.walk(&sq.expr)),
-            Expr::NumberLiteral(_) => self.find(|t, _| t.kind == Kind::Number),
+            Expr::NumberLiteral(_) => self.number(),
             Expr::StringLiteral(_) => self.find(|t, _| t.kind == Kind::Str),
             Expr::VectorSelector(vs) => self.selector(vs.name.as_deref()),
             Expr::MatrixSelector(ms) => self.selector(ms.vs.name.as_deref()),
@@ -213,6 +213,26 @@ impl Walker<'_> {
         }
         self.starts.insert(key(e), start);
         start
+    }
+
+    /// Start of a number literal. The parser folds unary signs written
+    /// right before a number into the literal (`-1.1`), and Prometheus then
+    /// positions the literal at its first sign; a sign already taken by
+    /// another node (a binary operator, an explicit unary node) is not the
+    /// literal's.
+    fn number(&mut self) -> Option<usize> {
+        let from = self.cursor;
+        let mut start = self.find(|t, _| t.kind == Kind::Number)?;
+        let mut k = self.cursor.saturating_sub(1);
+        while k > from {
+            let prev = &self.toks[k - 1];
+            if prev.skip || prev.kind != Kind::Op || !matches!(prev.text(self.src), "-" | "+") {
+                break;
+            }
+            start = prev.start;
+            k -= 1;
+        }
+        Some(start)
     }
 
     fn selector(&mut self, name: Option<&str>) -> Option<usize> {
@@ -251,6 +271,23 @@ mod tests {
         );
         assert_eq!(starts_of_args("sum(sort(series))"), [4]);
         assert_eq!(starts_of_args("count(limit_ratio(1.1, x) and x)"), [6]);
+    }
+
+    #[test]
+    fn signed_number_literals_start_at_their_sign() {
+        assert_eq!(starts_of_args("clamp_min(x, -1.1)"), [10, 13]);
+        assert_eq!(
+            starts_of_args("histogram_fraction(-Inf, +Inf, h)"),
+            [19, 25, 31]
+        );
+        assert_eq!(starts_of_args("1 - 2"), [0]);
+        let q = "x - -2";
+        let e = parse(q).unwrap();
+        let p = Positions::compute(q, &e, &[], &[]);
+        let Expr::Binary(b) = &e else {
+            panic!("not binary")
+        };
+        assert_eq!(p.start(&b.rhs), 4);
     }
 
     #[test]
