@@ -6,7 +6,7 @@
 //! at. The rewrite works on the `promql-parser` AST, which is printed back.
 
 use promql_parser::label::{MatchOp, Matcher};
-use promql_parser::parser::{AtModifier, Expr, VectorSelector};
+use promql_parser::parser::{AtModifier, Expr, StringLiteral, VectorSelector};
 
 use crate::promql::parse::{Parsed, Positions, QueryParams, RangeModifier, Trim, parse_query};
 use promql_parser::parser::token::{T_GTR, T_LSS};
@@ -64,7 +64,9 @@ pub fn pin_to_time(src: &str, t_ms: i64) -> Result<Option<String>, String> {
     if exempt {
         return Ok(None);
     }
+    let infinities = mark_positive_infinities(&mut expr);
     let mut printed = restore_trims(&expr.to_string(), &comparisons)?;
+    printed = restore_positive_infinities(&printed, infinities)?;
     for (k, m) in modifiers.iter().enumerate() {
         printed = restore_modifier(&printed, &marker(k), m.name())?;
     }
@@ -317,6 +319,50 @@ pub fn check_times(t_ms: i64) -> Vec<i64> {
     }
 }
 
+/// What a positive infinity literal is printed as until it is restored:
+/// `promql-parser` prints it `Inf`, Prometheus `+Inf`, and the difference
+/// would shift the columns of annotations after it.
+const POS_INF_MARK: &str = "__promqltest_positive_infinity__";
+
+/// Replaces every `+Inf` number literal in `e` (subqueries included) by a
+/// string literal holding [`POS_INF_MARK`]; returns how many there were.
+fn mark_positive_infinities(e: &mut Expr) -> usize {
+    match e {
+        Expr::NumberLiteral(n) if n.val == f64::INFINITY => {
+            *e = Expr::StringLiteral(StringLiteral {
+                val: POS_INF_MARK.to_string(),
+            });
+            1
+        }
+        Expr::Call(c) => c
+            .args
+            .args
+            .iter_mut()
+            .map(|a| mark_positive_infinities(a))
+            .sum(),
+        Expr::Aggregate(a) => {
+            mark_positive_infinities(&mut a.expr)
+                + a.param.as_mut().map_or(0, |p| mark_positive_infinities(p))
+        }
+        Expr::Unary(u) => mark_positive_infinities(&mut u.expr),
+        Expr::Binary(b) => {
+            mark_positive_infinities(&mut b.lhs) + mark_positive_infinities(&mut b.rhs)
+        }
+        Expr::Paren(p) => mark_positive_infinities(&mut p.expr),
+        Expr::Subquery(sq) => mark_positive_infinities(&mut sq.expr),
+        _ => 0,
+    }
+}
+
+/// Prints the `count` marked infinities of `printed` as Prometheus does.
+fn restore_positive_infinities(printed: &str, count: usize) -> Result<String, String> {
+    let quoted = format!("\"{POS_INF_MARK}\"");
+    if printed.matches(&quoted).count() != count {
+        return Err("cannot carry +Inf over the rewrite".to_string());
+    }
+    Ok(printed.replace(&quoted, "+Inf"))
+}
+
 /// `@ start()` / `@ end()` count as "no timestamp" here, as upstream: they
 /// are replaced by the fixed time too.
 fn needs_at(at: &Option<AtModifier>) -> bool {
@@ -438,6 +484,18 @@ mod tests {
         assert!(pin("abs(m)", 1000).is_some());
         // Below a subquery nothing is inspected, as upstream.
         assert!(pin("max_over_time(timestamp(m)[5m:])", 1000).is_some());
+    }
+
+    #[test]
+    fn positive_infinity_is_printed_with_its_sign() {
+        assert_eq!(
+            pin("histogram_fraction(-Inf, +Inf, h) + Inf", 1000).unwrap(),
+            "histogram_fraction(-Inf, +Inf, h @ 1.000) + +Inf"
+        );
+        assert_eq!(
+            pin("max_over_time(clamp_max(m, inf)[5m:])", 1000).unwrap(),
+            "max_over_time(clamp_max(m, +Inf)[5m:] @ 1.000)"
+        );
     }
 
     #[test]
