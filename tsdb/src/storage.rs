@@ -137,6 +137,12 @@ pub struct Series {
     /// Kept apart from `samples`, as Prometheus's `FPoint`s and `HPoint`s
     /// are, so that float-only series (nearly all) pay nothing for it.
     pub histograms: Vec<HistogramSample>,
+    /// Start timestamps (ms) of the histogram samples, as
+    /// [`start_times`](Self::start_times) is for the floats: empty when the
+    /// store keeps none, otherwise one per histogram, `0` where a sample has
+    /// none. A list of its own so that floats-only and start-time-less
+    /// series carry nothing for it.
+    pub histogram_start_times: Vec<i64>,
 }
 
 impl Series {
@@ -147,6 +153,7 @@ impl Series {
             samples,
             start_times: Vec::new(),
             histograms: Vec::new(),
+            histogram_start_times: Vec::new(),
         }
     }
 

@@ -482,7 +482,9 @@ impl Windows {
 }
 
 /// One selected series as range-vector samples: staleness markers are
-/// dropped; `None` when nothing is left.
+/// dropped; `None` when nothing is left. Start timestamps are laid out as
+/// [`MSeries::start_times`] says: the histograms' follow the floats' (which
+/// are then zero-filled if the floats had none).
 pub(crate) fn to_range_series(mut s: Series) -> Option<MSeries> {
     if s.start_times.len() == s.samples.len() {
         let mut keep = s.samples.iter().map(|x| !is_stale_nan(x.v));
@@ -491,6 +493,12 @@ pub(crate) fn to_range_series(mut s: Series) -> Option<MSeries> {
         s.start_times.clear();
     }
     s.samples.retain(|x| !is_stale_nan(x.v));
+    if !s.histograms.is_empty() && s.histogram_start_times.len() == s.histograms.len() {
+        if s.start_times.is_empty() {
+            s.start_times = vec![0; s.samples.len()];
+        }
+        s.start_times.append(&mut s.histogram_start_times);
+    }
     (!s.samples.is_empty() || !s.histograms.is_empty()).then_some(MSeries {
         labels: s.labels,
         drop_name: false,

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use warden_tsdb::histogram::{CounterResetHint, FloatHistogram, HistogramError};
 use warden_tsdb::{HistogramSample, Sample};
 
+use super::rate::is_start_time_reset;
 use crate::promql::value::go_quote;
 
 /// An annotation raised while reducing one window, rendered by the caller at
@@ -89,6 +90,40 @@ pub(crate) struct Window<'a> {
     pub range_s: f64,
 }
 
+/// The start timestamps of one window's samples (ms, `0` for none): for
+/// each kind, empty or one per sample of that kind in the window. Kept
+/// apart from [`Window`] because most series have none: the functions
+/// then see empty lists and behave as without start timestamps.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StartTimes<'a> {
+    /// Start times of the window's float samples.
+    pub floats: &'a [i64],
+    /// Start times of the window's histogram samples.
+    pub hists: &'a [i64],
+}
+
+impl StartTimes<'_> {
+    /// No start timestamps at all.
+    pub(crate) const NONE: StartTimes<'static> = StartTimes {
+        floats: &[],
+        hists: &[],
+    };
+}
+
+/// The start time of sample `k` in `st` (empty or one per sample), `0`
+/// when unknown.
+fn start_of(st: &[i64], k: usize) -> i64 {
+    st.get(k).copied().unwrap_or(0)
+}
+
+/// Whether the start times `st` (empty or one per point) say the counter
+/// restarted between points `k` and `k + 1` (see [`is_start_time_reset`]).
+fn start_time_reset_after(points: &[HistogramSample], st: &[i64], k: usize) -> bool {
+    k + 1 < st.len()
+        && k + 1 < points.len()
+        && is_start_time_reset(st[k], points[k].t, st[k + 1], points[k + 1].t)
+}
+
 /// Whether `h` says it is a gauge (counter functions warn about those).
 fn is_gauge(h: &FloatHistogram) -> bool {
     h.counter_reset_hint == CounterResetHint::Gauge
@@ -96,10 +131,12 @@ fn is_gauge(h: &FloatHistogram) -> bool {
 
 /// Prometheus's `histogramRate`: the increase (counter) or difference
 /// (gauge) between the first and last histogram of the window, with counter
-/// resets detected bucket by bucket. `None` when the histograms cannot be
+/// resets detected bucket by bucket or marked by the start timestamps `st`
+/// (empty or one per point). `None` when the histograms cannot be
 /// combined; the reason is among the notes.
 fn histogram_rate(
     points: &[HistogramSample],
+    st: &[i64],
     is_counter: bool,
     notes: &mut Vec<Note>,
 ) -> Option<FloatHistogram> {
@@ -112,7 +149,7 @@ fn histogram_rate(
     }
     if is_counter
         && let Some(second) = points.get(1)
-        && second.h.detect_reset(&prev)
+        && (start_time_reset_after(points, st, 0) || second.h.detect_reset(&prev))
     {
         // A reset right after the first sample: its layout does not matter.
         prev = FloatHistogram {
@@ -155,8 +192,8 @@ fn histogram_rate(
     }
     if is_counter {
         let mut before: &FloatHistogram = &prev;
-        for p in &points[1..] {
-            if p.h.detect_reset(before) {
+        for (k, p) in points[1..].iter().enumerate() {
+            if start_time_reset_after(points, st, k) || p.h.detect_reset(before) {
                 match h.add(before) {
                     Err(HistogramError::IncompatibleSchema) => {
                         notes.clear();
@@ -178,9 +215,15 @@ fn histogram_rate(
 }
 
 /// rate/increase/delta over a window with histograms (Prometheus's
-/// `extrapolatedRate` with its histogram branch).
+/// `extrapolatedRate` with its histogram branch). `st` are the
+/// histograms' start times (empty or one per histogram): for counters they
+/// mark resets the counts hide, and a first histogram whose start time lies
+/// inside the window stands for a rise from zero at that time, so the rate
+/// runs from there instead of being extrapolated to the left (then one
+/// histogram is enough), as the float path does.
 fn extrapolated_rate(
     w: &Window<'_>,
+    st: &[i64],
     is_counter: bool,
     is_rate: bool,
     notes: &mut Vec<Note>,
@@ -190,38 +233,78 @@ fn extrapolated_rate(
         return None;
     }
     let h = w.hists;
-    if h.len() < 2 {
+    let first = h.first()?;
+    let first_st = start_of(st, 0);
+    let from_start = is_counter && first_st != 0 && first_st > w.start && first_st < first.t;
+    if h.len() < 2 && !from_start {
         return None;
     }
-    let mut result = histogram_rate(h, is_counter, notes)?;
-    let n1 = (h.len() - 1) as f64;
-    let (first_t, last_t) = (h[0].t, h[h.len() - 1].t);
-    let mut to_start = (first_t - w.start) as f64 / 1000.0;
+    let mut result = histogram_rate(h, st, is_counter, notes)?;
+    let n1 = h.len() - 1;
+    let last_t = h[n1].t;
+    let mut to_start = (first.t - w.start) as f64 / 1000.0;
     let mut to_end = (w.end - last_t) as f64 / 1000.0;
-    let sampled = (last_t - first_t) as f64 / 1000.0;
-    let avg = sampled / n1;
+    let mut sampled = (last_t - first.t) as f64 / 1000.0;
+    let avg = if n1 > 0 { sampled / n1 as f64 } else { 0.0 };
     let threshold = avg * 1.1;
-    if to_start >= threshold {
-        to_start = avg / 2.0;
-    }
-    if is_counter {
-        let mut to_zero = to_start;
-        if result.count > 0.0 && h[0].h.count >= 0.0 {
-            to_zero = sampled * (h[0].h.count / result.count);
+    if from_start {
+        add_first_from_zero(&mut result, &first.h, notes)?;
+        to_start = 0.0;
+        sampled = (last_t - first_st) as f64 / 1000.0;
+    } else {
+        if to_start >= threshold {
+            to_start = avg / 2.0;
         }
-        if to_zero < to_start {
-            to_start = to_zero;
+        if is_counter {
+            let mut to_zero = to_start;
+            if result.count > 0.0 && first.h.count >= 0.0 {
+                to_zero = sampled * (first.h.count / result.count);
+            }
+            if to_zero < to_start {
+                to_start = to_zero;
+            }
         }
     }
     if to_end >= threshold {
         to_end = avg / 2.0;
     }
-    let mut factor = (sampled + to_start + to_end) / sampled;
+    let mut factor = if sampled != 0.0 {
+        (sampled + to_start + to_end) / sampled
+    } else {
+        1.0
+    };
     if is_rate {
         factor /= w.range_s;
     }
     result.mul(factor);
     Some(Point::H(Arc::new(result)))
+}
+
+/// Adds the window's first histogram to an increase that started from zero
+/// at the first histogram's start time (the histogram counterpart of the
+/// float path's `result += first`). `None` when the layouts cannot be
+/// combined (noted as such).
+fn add_first_from_zero(
+    result: &mut FloatHistogram,
+    first: &FloatHistogram,
+    notes: &mut Vec<Note>,
+) -> Option<()> {
+    match result.add(first) {
+        Err(HistogramError::IncompatibleSchema) => {
+            notes.clear();
+            notes.push(Note::MixedExponentialCustom);
+            None
+        }
+        Ok(o) => {
+            if o.nhcb_bounds_reconciled {
+                notes.push(Note::Reconciled("addition"));
+            }
+            result.counter_reset_hint = CounterResetHint::Gauge;
+            result.compact(0);
+            Some(())
+        }
+        Err(_) => Some(()),
+    }
 }
 
 /// The value at `t` between histograms `a` and `b` (`a.t <= t <= b.t`),
@@ -369,7 +452,7 @@ pub(crate) fn anchored_transitions(w: &Window<'_>, resets: bool) -> Option<Point
     if newest <= w.start {
         return None;
     }
-    count_transitions(w, resets)
+    count_transitions(w, StartTimes::NONE, resets)
 }
 
 /// An `anchored`/`smoothed` window of both kinds keeps each kind's sample
@@ -414,27 +497,40 @@ pub(crate) fn trim_extended<'a>(
 #[derive(Clone)]
 struct Last {
     t: i64,
+    /// The sample's start time, `0` when unknown.
+    st: i64,
     f: f64,
     h: Option<Arc<FloatHistogram>>,
 }
 
 /// irate (`is_rate`) and idelta over the last two samples of either kind
-/// (Prometheus's `instantValue`).
-fn instant_value(w: &Window<'_>, is_rate: bool, notes: &mut Vec<Note>) -> Option<Point> {
+/// (Prometheus's `instantValue`); for irate a start timestamp in `st` can
+/// mark the reset between them.
+fn instant_value(
+    w: &Window<'_>,
+    st: StartTimes<'_>,
+    is_rate: bool,
+    notes: &mut Vec<Note>,
+) -> Option<Point> {
     if w.floats.len() + w.hists.len() < 2 {
         return None;
     }
-    let mut ss: Vec<Last> = w.floats[w.floats.len().saturating_sub(2)..]
+    let from_f = w.floats.len().saturating_sub(2);
+    let mut ss: Vec<Last> = w.floats[from_f..]
         .iter()
-        .map(|s| Last {
+        .enumerate()
+        .map(|(k, s)| Last {
             t: s.t,
+            st: start_of(st.floats, from_f + k),
             f: s.v,
             h: None,
         })
         .collect();
-    for s in &w.hists[w.hists.len().saturating_sub(2)..] {
+    let from_h = w.hists.len().saturating_sub(2);
+    for (k, s) in w.hists[from_h..].iter().enumerate() {
         let s = Last {
             t: s.t,
+            st: start_of(st.hists, from_h + k),
             f: 0.0,
             h: Some(s.h.clone()),
         };
@@ -456,9 +552,10 @@ fn instant_value(w: &Window<'_>, is_rate: bool, notes: &mut Vec<Note>) -> Option
         return None;
     }
     let secs = interval as f64 / 1000.0;
+    let st_reset = is_start_time_reset(a.st, a.t, b.st, b.t);
     match (&a.h, &b.h) {
         (None, None) => {
-            let v = if !is_rate || b.f >= a.f || b.f.is_nan() || a.f.is_nan() {
+            let v = if !is_rate || !(b.f < a.f || st_reset) {
                 b.f - a.f
             } else {
                 b.f
@@ -473,7 +570,7 @@ fn instant_value(w: &Window<'_>, is_rate: bool, notes: &mut Vec<Note>) -> Option
             if !is_rate && (!is_gauge(hb) || !is_gauge(ha)) {
                 notes.push(Note::NotGauge);
             }
-            if !is_rate || !hb.detect_reset(ha) {
+            if !is_rate || (!st_reset && !hb.detect_reset(ha)) {
                 match r.sub(ha) {
                     Err(HistogramError::IncompatibleSchema) => {
                         notes.push(Note::MixedExponentialCustom);
@@ -505,17 +602,34 @@ enum Either<'a> {
     H(&'a FloatHistogram),
 }
 
-/// The window's samples of both kinds in time order.
-fn merged<'a>(w: &Window<'a>) -> Vec<Either<'a>> {
+/// One sample of a merged window: its time, start time (`0`: unknown) and
+/// value.
+struct Merged<'a> {
+    t: i64,
+    st: i64,
+    v: Either<'a>,
+}
+
+/// The window's samples of both kinds in time order, with their start
+/// times from `st`.
+fn merged<'a>(w: &Window<'a>, st: StartTimes<'_>) -> Vec<Merged<'a>> {
     let (f, h) = (w.floats, w.hists);
     let mut out = Vec::with_capacity(f.len() + h.len());
     let (mut i, mut j) = (0, 0);
     while i < f.len() || j < h.len() {
         if j >= h.len() || (i < f.len() && f[i].t <= h[j].t) {
-            out.push(Either::F(f[i].v));
+            out.push(Merged {
+                t: f[i].t,
+                st: start_of(st.floats, i),
+                v: Either::F(f[i].v),
+            });
             i += 1;
         } else {
-            out.push(Either::H(&h[j].h));
+            out.push(Merged {
+                t: h[j].t,
+                st: start_of(st.hists, j),
+                v: Either::H(&h[j].h),
+            });
             j += 1;
         }
     }
@@ -524,27 +638,31 @@ fn merged<'a>(w: &Window<'a>) -> Vec<Either<'a>> {
 
 /// resets (`resets`) or changes over a window with histograms: a switch
 /// between floats and histograms counts as one; histograms are compared
-/// with reset detection or equality.
-fn count_transitions(w: &Window<'_>, resets: bool) -> Option<Point> {
-    let all = merged(w);
+/// with reset detection or equality. For resets, a start timestamp in `st`
+/// marking a restart between two samples of the same kind counts as well.
+fn count_transitions(w: &Window<'_>, st: StartTimes<'_>, resets: bool) -> Option<Point> {
+    let all = merged(w, st);
     let n = all
         .windows(2)
-        .filter(|p| match (&p[0], &p[1]) {
-            (Either::F(a), Either::F(b)) => {
-                if resets {
-                    b < a
-                } else {
-                    b != a && !(a.is_nan() && b.is_nan())
+        .filter(|p| {
+            let st_reset = || resets && is_start_time_reset(p[0].st, p[0].t, p[1].st, p[1].t);
+            match (&p[0].v, &p[1].v) {
+                (Either::F(a), Either::F(b)) => {
+                    if resets {
+                        b < a || st_reset()
+                    } else {
+                        b != a && !(a.is_nan() && b.is_nan())
+                    }
                 }
-            }
-            (Either::H(a), Either::H(b)) => {
-                if resets {
-                    b.detect_reset(a)
-                } else {
-                    !b.equals(a)
+                (Either::H(a), Either::H(b)) => {
+                    if resets {
+                        st_reset() || b.detect_reset(a)
+                    } else {
+                        !b.equals(a)
+                    }
                 }
+                _ => true,
             }
-            _ => true,
         })
         .count();
     (!all.is_empty()).then_some(Point::F(n as f64))
@@ -741,23 +859,36 @@ pub(crate) fn floats_only(
     f(w.floats).map(Point::F)
 }
 
-/// Reduces a window holding histograms with the range function `name`.
-/// Returns `Err(())` for a function this module does not know: the caller
-/// then uses its float implementation on the window's floats.
+/// Reduces a window holding histograms with the range function `name`,
+/// for a series without start timestamps (see [`eval_window_with_start`]).
 pub(crate) fn eval_window(
     name: &str,
     w: &Window<'_>,
     notes: &mut Vec<Note>,
 ) -> Result<Option<Point>, ()> {
+    eval_window_with_start(name, w, StartTimes::NONE, notes)
+}
+
+/// Reduces a window holding histograms with the range function `name`;
+/// `st` are the start timestamps of the window's samples, which the
+/// counter functions (rate, increase, irate, resets) use as the float path
+/// does. Returns `Err(())` for a function this module does not know: the
+/// caller then uses its float implementation on the window's floats.
+pub(crate) fn eval_window_with_start(
+    name: &str,
+    w: &Window<'_>,
+    st: StartTimes<'_>,
+    notes: &mut Vec<Note>,
+) -> Result<Option<Point>, ()> {
     let count = w.floats.len() + w.hists.len();
     Ok(match name {
-        "rate" => extrapolated_rate(w, true, true, notes),
-        "increase" => extrapolated_rate(w, true, false, notes),
-        "delta" => extrapolated_rate(w, false, false, notes),
-        "irate" => instant_value(w, true, notes),
-        "idelta" => instant_value(w, false, notes),
-        "resets" => count_transitions(w, true),
-        "changes" => count_transitions(w, false),
+        "rate" => extrapolated_rate(w, st.hists, true, true, notes),
+        "increase" => extrapolated_rate(w, st.hists, true, false, notes),
+        "delta" => extrapolated_rate(w, st.hists, false, false, notes),
+        "irate" => instant_value(w, st, true, notes),
+        "idelta" => instant_value(w, st, false, notes),
+        "resets" => count_transitions(w, st, true),
+        "changes" => count_transitions(w, st, false),
         "count_over_time" => (count > 0).then_some(Point::F(count as f64)),
         "present_over_time" => (count > 0).then_some(Point::F(1.0)),
         "last_over_time" => pick_end(w, true),
@@ -808,6 +939,11 @@ mod tests {
             .collect()
     }
 
+    /// A window reduced without start timestamps.
+    fn eval_plain(name: &str, w: &Window<'_>, notes: &mut Vec<Note>) -> Result<Option<Point>, ()> {
+        eval_window_with_start(name, w, StartTimes::NONE, notes)
+    }
+
     fn window<'a>(f: &'a [Sample], h: &'a [HistogramSample]) -> Window<'a> {
         Window {
             floats: f,
@@ -826,7 +962,7 @@ mod tests {
             (120_000, hist(6.0, 6.0, &[6.0])),
         ]);
         let mut notes = Vec::new();
-        let Ok(Some(Point::H(r))) = eval_window("increase", &window(&[], &h), &mut notes) else {
+        let Ok(Some(Point::H(r))) = eval_plain("increase", &window(&[], &h), &mut notes) else {
             panic!("no histogram result");
         };
         assert_eq!(r.count, 4.0);
@@ -835,16 +971,73 @@ mod tests {
     }
 
     #[test]
+    fn start_times_mark_resets_for_increase_irate_and_resets() {
+        // Counts 2, 4, 6 with the third sample restarted after the second:
+        // the increase is 6 - 2 + 4 (the value before the restart) = 8,
+        // irate is the last count over 60 s, and resets counts one.
+        let h = hs(&[
+            (0, hist(2.0, 2.0, &[2.0])),
+            (60_000, hist(4.0, 4.0, &[4.0])),
+            (120_000, hist(6.0, 6.0, &[6.0])),
+        ]);
+        let st = StartTimes {
+            floats: &[],
+            hists: &[-10_000, -10_000, 90_000],
+        };
+        let w = window(&[], &h);
+        let mut notes = Vec::new();
+        let Some(Point::H(inc)) = extrapolated_rate(&w, st.hists, true, false, &mut notes) else {
+            panic!("no increase");
+        };
+        assert_eq!(inc.count, 8.0);
+        let Some(Point::H(ir)) = instant_value(&w, st, true, &mut notes) else {
+            panic!("no irate");
+        };
+        assert_eq!(ir.count, 0.1);
+        let Ok(Some(Point::F(r))) = eval_window_with_start("resets", &w, st, &mut notes) else {
+            panic!("no resets");
+        };
+        assert_eq!(r, 1.0);
+        assert!(notes.is_empty());
+        // Without start times nothing resets.
+        let Ok(Some(Point::F(r))) = eval_plain("resets", &w, &mut notes) else {
+            panic!("no resets");
+        };
+        assert_eq!(r, 0.0);
+    }
+
+    #[test]
+    fn first_start_time_inside_the_window_counts_from_zero() {
+        // One histogram at 100 s that started at 40 s, in the window
+        // (0, 120 s]: an increase of its whole count over 60 s, no
+        // extrapolation to the left; to the right by half the average gap,
+        // which one sample does not have.
+        let h = hs(&[(100_000, hist(6.0, 6.0, &[6.0]))]);
+        let w = window(&[], &h);
+        let mut notes = Vec::new();
+        let Some(Point::H(r)) = extrapolated_rate(&w, &[40_000], true, true, &mut notes) else {
+            panic!("no rate");
+        };
+        assert_eq!(r.count, 6.0 / 120.0);
+        assert_eq!(r.counter_reset_hint, CounterResetHint::Gauge);
+        // A start time before the window, or none, gives nothing for one sample.
+        assert!(extrapolated_rate(&w, &[-1], true, true, &mut notes).is_none());
+        assert!(extrapolated_rate(&w, &[], true, true, &mut notes).is_none());
+        // delta ignores start times.
+        assert!(extrapolated_rate(&w, &[40_000], false, false, &mut notes).is_none());
+    }
+
+    #[test]
     fn mixed_window_is_refused_by_rate_and_counted_by_changes() {
         let f = [Sample { t: 0, v: 1.0 }];
         let h = hs(&[(60_000, hist(1.0, 1.0, &[1.0]))]);
         let mut notes = Vec::new();
         assert!(matches!(
-            eval_window("rate", &window(&f, &h), &mut notes),
+            eval_plain("rate", &window(&f, &h), &mut notes),
             Ok(None)
         ));
         assert_eq!(notes, [Note::MixedFloatsHistograms]);
-        let Ok(Some(Point::F(c))) = eval_window("changes", &window(&f, &h), &mut notes) else {
+        let Ok(Some(Point::F(c))) = eval_plain("changes", &window(&f, &h), &mut notes) else {
             panic!("no changes");
         };
         assert_eq!(c, 1.0);
@@ -889,12 +1082,12 @@ mod tests {
             (60_000, hist(4.0, 4.0, &[4.0])),
         ]);
         let mut notes = Vec::new();
-        let Ok(Some(Point::H(s))) = eval_window("sum_over_time", &window(&[], &h), &mut notes)
+        let Ok(Some(Point::H(s))) = eval_plain("sum_over_time", &window(&[], &h), &mut notes)
         else {
             panic!("no sum");
         };
         assert_eq!(s.count, 6.0);
-        let Ok(Some(Point::H(a))) = eval_window("avg_over_time", &window(&[], &h), &mut notes)
+        let Ok(Some(Point::H(a))) = eval_plain("avg_over_time", &window(&[], &h), &mut notes)
         else {
             panic!("no avg");
         };

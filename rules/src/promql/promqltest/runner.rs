@@ -68,25 +68,35 @@ fn load_into(store: &mut MemStore, load: &Load) -> Result<(), String> {
         let mut floats = Vec::new();
         let mut start_times = Vec::new();
         let mut hists = Vec::new();
+        let mut hist_start_times = Vec::new();
         for (i, v) in s.values.iter().enumerate() {
             let t = (i as i64).saturating_mul(load.interval_ms);
+            // The absolute start time of position `i`, `0` for none.
+            let start = || {
+                let offset = s.start_offsets.get(i).copied().flatten();
+                offset.map_or(0, |o| t.saturating_add(o))
+            };
             match v {
                 SeqValue::Float(f) => {
                     floats.push(Sample { t, v: *f });
                     if !s.start_offsets.is_empty() {
-                        let offset = s.start_offsets.get(i).copied().flatten();
-                        start_times.push(offset.map_or(0, |o| t.saturating_add(o)));
+                        start_times.push(start());
                     }
                 }
-                SeqValue::Histogram(h) => hists.push(HistogramSample {
-                    t,
-                    h: Arc::new(h.h.clone()),
-                }),
+                SeqValue::Histogram(h) => {
+                    hists.push(HistogramSample {
+                        t,
+                        h: Arc::new(h.h.clone()),
+                    });
+                    if !s.start_offsets.is_empty() {
+                        hist_start_times.push(start());
+                    }
+                }
                 SeqValue::Omitted => {}
             }
         }
         store.add_floats_with_start(&s.labels, &floats, &start_times);
-        store.add_histograms(&s.labels, &hists);
+        store.add_histograms_with_start(&s.labels, &hists, &hist_start_times);
     }
     if load.with_nhcb {
         for (labels, samples) in nhcb::convert_block(load)? {
@@ -529,6 +539,25 @@ mod tests {
         assert_eq!(got.len(), 8);
         for (i, o) in got.iter().enumerate() {
             assert!(matches!(o, Outcome::Failed(_)), "case {i}: {o:?}");
+        }
+    }
+
+    #[test]
+    fn start_timestamps_reach_the_engine_from_histogram_series() {
+        // One histogram whose start time lies inside the window: the rate
+        // runs from zero at that time (60 over 5m), where without the start
+        // time one sample gives nothing; a start time after the previous
+        // sample is a reset that irate and resets see.
+        let src = "load 1m\n  h@st _ _ -1m\n  h _ _ {{schema:0 sum:60 count:60}}\n  \
+            r@st _ -30s -30s\n  r _ {{count:5}} {{count:6}}\n  plain _ _ {{count:60}}\n\n\
+            eval instant at 3m rate(h[5m])\n  {} {{count:0.2 sum:0.2}}\n\n\
+            eval instant at 3m rate(plain[5m])\n\n\
+            eval instant at 2m irate(r[5m])\n  {} {{count:0.1}}\n\n\
+            eval instant at 2m resets(r[5m])\n  {} 1\n";
+        let got = outcomes(src);
+        assert_eq!(got.len(), 4);
+        for (i, o) in got.iter().enumerate() {
+            assert!(matches!(o, Outcome::Passed), "case {i}: {o:?}");
         }
     }
 

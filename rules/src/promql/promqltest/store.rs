@@ -38,9 +38,7 @@ impl MemStore {
         let idx = self.index_of(labels);
         let series = &mut self.series[idx];
         // A float replaces a histogram at the same time.
-        series
-            .histograms
-            .retain(|h| samples.binary_search_by_key(&h.t, |x| x.t).is_err());
+        remove_histograms_at(series, samples);
         let keeps_start = !start_times.is_empty() || !series.start_times.is_empty();
         let old_start = std::mem::take(&mut series.start_times);
         let old = std::mem::take(&mut series.samples);
@@ -79,25 +77,49 @@ impl MemStore {
     /// Adds native-histogram samples to a series (creating it); a sample
     /// at a time the series already has, float or histogram, replaces it.
     pub fn add_histograms(&mut self, labels: &Labels, samples: &[HistogramSample]) {
+        self.add_histograms_with_start(labels, samples, &[]);
+    }
+
+    /// Like [`add_histograms`](Self::add_histograms), with the samples'
+    /// start timestamps (`start_times` empty, or one per sample, `0` for
+    /// none). The series keeps histogram start times only once some
+    /// histogram has had them, so that series without pay nothing.
+    pub fn add_histograms_with_start(
+        &mut self,
+        labels: &Labels,
+        samples: &[HistogramSample],
+        start_times: &[i64],
+    ) {
         if samples.is_empty() {
             return;
         }
         let idx = self.index_of(labels);
         let series = &mut self.series[idx];
-        for h in samples {
+        let keeps_start = !start_times.is_empty() || !series.histogram_start_times.is_empty();
+        if keeps_start && series.histogram_start_times.is_empty() {
+            series.histogram_start_times = vec![0; series.histograms.len()];
+        }
+        for (j, h) in samples.iter().enumerate() {
             if let Ok(k) = series.samples.binary_search_by_key(&h.t, |x| x.t) {
                 series.samples.remove(k);
                 if !series.start_times.is_empty() {
                     series.start_times.remove(k);
                 }
             }
+            let st = start_times.get(j).copied().unwrap_or(0);
             let k = match series.histograms.binary_search_by_key(&h.t, |x| x.t) {
                 Ok(k) => {
                     series.histograms[k] = h.clone();
+                    if keeps_start {
+                        series.histogram_start_times[k] = st;
+                    }
                     k
                 }
                 Err(k) => {
                     series.histograms.insert(k, h.clone());
+                    if keeps_start {
+                        series.histogram_start_times.insert(k, st);
+                    }
                     k
                 }
             };
@@ -147,10 +169,28 @@ impl MemStore {
                     out.start_times = s.start_times[from..to].to_vec();
                 }
                 out.histograms = s.histograms[h_from..h_to].to_vec();
+                if !s.histogram_start_times.is_empty() {
+                    out.histogram_start_times = s.histogram_start_times[h_from..h_to].to_vec();
+                }
                 out
             })
         })
     }
+}
+
+/// Drops the histograms of `series` at the times of `floats` (sorted by
+/// time), with their start timestamps.
+fn remove_histograms_at(series: &mut Series, floats: &[Sample]) {
+    let replaced = |t: i64| floats.binary_search_by_key(&t, |x| x.t).is_ok();
+    if series.histogram_start_times.is_empty() {
+        series.histograms.retain(|h| !replaced(h.t));
+        return;
+    }
+    let mut keep = series.histograms.iter().map(|h| !replaced(h.t));
+    series
+        .histogram_start_times
+        .retain(|_| keep.next().unwrap_or(true));
+    series.histograms.retain(|h| !replaced(h.t));
 }
 
 /// Gives histogram `k` of `series` the hint Prometheus's head gives a
@@ -280,6 +320,32 @@ mod tests {
         st.add_floats(&plain, &[s(0, 1.0)]);
         let got = st.select(&[Matcher::equal("__name__", "p")], 0, 0).unwrap();
         assert!(got[0].start_times.is_empty());
+    }
+
+    #[test]
+    fn histogram_start_times_follow_their_samples() {
+        let mut st = MemStore::new();
+        let m = l(&[("__name__", "h")]);
+        let hist = |t| HistogramSample {
+            t,
+            h: std::sync::Arc::new(warden_tsdb::histogram::FloatHistogram::default()),
+        };
+        st.add_histograms(&m, &[hist(0)]);
+        st.add_histograms_with_start(&m, &[hist(60), hist(120)], &[10, 50]);
+        let sel = |st: &MemStore, lo, hi| {
+            st.select(&[Matcher::equal("__name__", "h")], lo, hi)
+                .unwrap()
+        };
+        assert_eq!(sel(&st, 0, 200)[0].histogram_start_times, vec![0, 10, 50]);
+        assert_eq!(sel(&st, 100, 200)[0].histogram_start_times, vec![50]);
+        // A float at 60 replaces that histogram and its start time.
+        st.add_floats(&m, &[s(60, 1.0)]);
+        assert_eq!(sel(&st, 0, 200)[0].histogram_start_times, vec![0, 50]);
+        // Series whose histograms have no start times keep none.
+        let plain = l(&[("__name__", "p")]);
+        st.add_histograms(&plain, &[hist(0)]);
+        let got = st.select(&[Matcher::equal("__name__", "p")], 0, 0).unwrap();
+        assert!(got[0].histogram_start_times.is_empty());
     }
 
     #[test]
