@@ -859,16 +859,6 @@ pub(crate) fn floats_only(
     f(w.floats).map(Point::F)
 }
 
-/// Reduces a window holding histograms with the range function `name`,
-/// for a series without start timestamps (see [`eval_window_with_start`]).
-pub(crate) fn eval_window(
-    name: &str,
-    w: &Window<'_>,
-    notes: &mut Vec<Note>,
-) -> Result<Option<Point>, ()> {
-    eval_window_with_start(name, w, StartTimes::NONE, notes)
-}
-
 /// Reduces a window holding histograms with the range function `name`;
 /// `st` are the start timestamps of the window's samples, which the
 /// counter functions (rate, increase, irate, resets) use as the float path

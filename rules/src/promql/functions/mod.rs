@@ -414,7 +414,14 @@ fn range_function(
                         &mut local,
                     )),
                     (Some(_), _) => Ok(hist_range::anchored_transitions(&hw, name == "resets")),
-                    _ => hist_range::eval_window(name, &hw, &mut local),
+                    _ => {
+                        let hst = s.hist_start_times().get(hranges[i].clone());
+                        let st = hist_range::StartTimes {
+                            floats: st,
+                            hists: hst.unwrap_or(&[]),
+                        };
+                        hist_range::eval_window_with_start(name, &hw, st, &mut local)
+                    }
                 };
                 let p = match p {
                     Ok(p) => p,
