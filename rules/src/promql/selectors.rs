@@ -357,10 +357,13 @@ fn interpolate_histograms(
 /// histogram, that histogram; `vals` (from [`lookback_values`] over the
 /// floats) is cleared at those steps, since a float older than the
 /// histogram is not the series' value there. With `Pick::Time` the
-/// histogram's timestamp goes into `vals` instead.
+/// histogram's timestamp goes into `vals` instead, with `Pick::StartTime`
+/// its start timestamp (from `hist_start_times`, empty or one per
+/// histogram).
 fn lookback_histograms(
     floats: &[Sample],
     hists: &[HistogramSample],
+    hist_start_times: &[i64],
     times: &[i64],
     lookback: i64,
     pick: Pick,
@@ -390,7 +393,8 @@ fn lookback_histograms(
                 out.push(Some(h.h.clone()));
             }
             (Some(_), Pick::StartTime) => {
-                vals[i] = None;
+                vals[i] = (hist_start_times.len() == hists.len())
+                    .then(|| hist_start_times[k - 1] as f64 / 1000.0);
                 out.push(None);
             }
             (None, _) => out.push(None),
@@ -404,7 +408,15 @@ pub(crate) fn to_vector(s: Series, times: &[i64], lookback: i64, pick: Pick) -> 
     let mut vals = lookback_values(&s.samples, &s.start_times, times, lookback, pick);
     let mut hists = Vec::new();
     if !s.histograms.is_empty() {
-        hists = lookback_histograms(&s.samples, &s.histograms, times, lookback, pick, &mut vals);
+        hists = lookback_histograms(
+            &s.samples,
+            &s.histograms,
+            &s.histogram_start_times,
+            times,
+            lookback,
+            pick,
+            &mut vals,
+        );
         if hists.iter().all(Option::is_none) {
             hists.clear();
         }
@@ -482,9 +494,7 @@ impl Windows {
 }
 
 /// One selected series as range-vector samples: staleness markers are
-/// dropped; `None` when nothing is left. Start timestamps are laid out as
-/// [`MSeries::start_times`] says: the histograms' follow the floats' (which
-/// are then zero-filled if the floats had none).
+/// dropped; `None` when nothing is left.
 pub(crate) fn to_range_series(mut s: Series) -> Option<MSeries> {
     if s.start_times.len() == s.samples.len() {
         let mut keep = s.samples.iter().map(|x| !is_stale_nan(x.v));
@@ -493,11 +503,8 @@ pub(crate) fn to_range_series(mut s: Series) -> Option<MSeries> {
         s.start_times.clear();
     }
     s.samples.retain(|x| !is_stale_nan(x.v));
-    if !s.histograms.is_empty() && s.histogram_start_times.len() == s.histograms.len() {
-        if s.start_times.is_empty() {
-            s.start_times = vec![0; s.samples.len()];
-        }
-        s.start_times.append(&mut s.histogram_start_times);
+    if s.histogram_start_times.len() != s.histograms.len() {
+        s.histogram_start_times.clear();
     }
     (!s.samples.is_empty() || !s.histograms.is_empty()).then_some(MSeries {
         labels: s.labels,
@@ -505,6 +512,7 @@ pub(crate) fn to_range_series(mut s: Series) -> Option<MSeries> {
         samples: s.samples,
         start_times: s.start_times,
         hists: s.histograms,
+        hist_start_times: s.histogram_start_times,
     })
 }
 
@@ -635,6 +643,7 @@ mod tests {
             samples: vec![s(0, 0.0), s(10, 1.0), s(20, 2.0), s(25, 2.5)],
             start_times: Vec::new(),
             hists: Vec::new(),
+            hist_start_times: Vec::new(),
         };
         let mut got = Vec::new();
         w.each(&m, |i, win| {

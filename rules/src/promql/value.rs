@@ -97,31 +97,15 @@ pub(crate) struct MSeries {
     pub labels: Labels,
     pub drop_name: bool,
     pub samples: Vec<Sample>,
-    /// The samples' start timestamps as the store gave them (`0` for none):
-    /// empty; or one per float sample; or, when the histograms have start
-    /// timestamps, one per float sample followed by one per histogram
-    /// sample. A float window's range `r` indexes it directly (`get(r)`);
-    /// the histograms' part is [`hist_start_times`](Self::hist_start_times).
-    /// One list rather than two so that the code building range series
-    /// (selectors, subqueries) need not know about histogram start times.
-    /// Only selectors carry them; a subquery's samples have none, as in
-    /// Prometheus.
+    /// The float samples' start timestamps as the store gave them: empty,
+    /// or one per sample (`0` for none). Only selectors carry them; a
+    /// subquery's samples have none, as in Prometheus.
     pub start_times: Vec<i64>,
     /// Native-histogram samples, oldest first, apart from the floats (no
     /// timestamp is in both).
     pub hists: Vec<HistogramSample>,
-}
-
-impl MSeries {
-    /// The histogram samples' start timestamps: empty, or one per histogram
-    /// sample (see [`start_times`](Self::start_times) for the layout).
-    pub fn hist_start_times(&self) -> &[i64] {
-        let n = self.samples.len();
-        if self.hists.is_empty() || self.start_times.len() != n + self.hists.len() {
-            return &[];
-        }
-        &self.start_times[n..]
-    }
+    /// The histogram samples' start timestamps, as `start_times` for floats.
+    pub hist_start_times: Vec<i64>,
 }
 
 /// What a node evaluates to.

@@ -151,6 +151,7 @@ impl Evaluator<'_> {
                             samples,
                             start_times: Vec::new(),
                             hists,
+                            hist_start_times: Vec::new(),
                         });
                     }
                 }

@@ -75,6 +75,7 @@ pub(crate) fn eval_subquery(
                     .enumerate()
                     .filter_map(|(i, h)| h.map(|h| HistogramSample { t: inner.t(i), h }))
                     .collect(),
+                hist_start_times: Vec::new(),
             })
             .filter(|s| !s.samples.is_empty() || !s.hists.is_empty())
             .collect(),
@@ -88,6 +89,7 @@ pub(crate) fn eval_subquery(
                 .collect(),
             start_times: Vec::new(),
             hists: Vec::new(),
+            hist_start_times: Vec::new(),
         }],
         other => {
             return Err(PromqlError::Execution(format!(

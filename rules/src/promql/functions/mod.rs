@@ -415,7 +415,7 @@ fn range_function(
                     )),
                     (Some(_), _) => Ok(hist_range::anchored_transitions(&hw, name == "resets")),
                     _ => {
-                        let hst = s.hist_start_times().get(hranges[i].clone());
+                        let hst = s.hist_start_times.get(hranges[i].clone());
                         let st = hist_range::StartTimes {
                             floats: st,
                             hists: hst.unwrap_or(&[]),
