@@ -1,4 +1,5 @@
-//! A tiny in-memory [`Querier`] for the engine's own tests.
+//! Helpers for the engine's own tests: a tiny in-memory [`Querier`], and
+//! promqltest scripts run on the real engine.
 
 use warden_tsdb::{Labels, Matcher, Querier, QueryError, Sample, Series};
 
@@ -69,4 +70,23 @@ impl Querier for MemQuerier {
     ) -> Result<Vec<String>, QueryError> {
         Ok(Vec::new())
     }
+}
+
+/// Runs a promqltest script (`name` only labels the report) on the engine
+/// with the upstream suite's options; fails with every case that did not
+/// pass. Scripts keep histogram-heavy tests as readable as upstream's.
+pub(crate) fn assert_script_passes(name: &str, script: &str) {
+    use crate::promql::Engine;
+    use crate::promql::promqltest::{self, Outcome};
+    let engine = Engine::new(promqltest::engine_options());
+    let report = promqltest::run_source(std::path::Path::new(name), script, &engine);
+    assert!(report.error.is_none(), "{:?}", report.error);
+    assert!(!report.cases.is_empty(), "{name}: no eval in the script");
+    let failed: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| !matches!(c.outcome, Outcome::Passed))
+        .map(|c| format!("{c:?}"))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
 }

@@ -1,25 +1,9 @@
 //! Aggregations over native histograms, as promqltest scripts (Prometheus's
 //! expected results and annotations for its engine).
 
-use std::path::Path;
-
-use super::super::Engine;
-use super::super::promqltest::{self, Outcome};
-
-/// Runs `script` and fails with every failed case's report.
+/// Runs `script`; every case must pass.
 fn check(script: &str) {
-    let engine = Engine::new(promqltest::engine_options());
-    let report = promqltest::run_source(Path::new("aggregate.test"), script, &engine);
-    assert!(report.error.is_none(), "{:?}", report.error);
-    let failed: Vec<String> = report
-        .cases
-        .iter()
-        .filter_map(|c| match &c.outcome {
-            Outcome::Passed => None,
-            other => Some(format!("{c:?}: {other:?}")),
-        })
-        .collect();
-    assert!(failed.is_empty(), "{}", failed.join("\n"));
+    crate::promql::testutil::assert_script_passes("aggregate.test", script);
 }
 
 const MIXED: &str = r#"

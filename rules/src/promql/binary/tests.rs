@@ -77,17 +77,7 @@ fn mixed_schemas_warn_about_the_layout() {
 
 /// Runs a promqltest script on the real engine; every case must pass.
 fn all_pass(src: &str) {
-    let engine = crate::promql::Engine::new(crate::promql::promqltest::engine_options());
-    let report =
-        crate::promql::promqltest::run_source(std::path::Path::new("t.test"), src, &engine);
-    assert!(report.error.is_none(), "{:?}", report.error);
-    assert!(!report.cases.is_empty());
-    for c in &report.cases {
-        assert!(
-            matches!(c.outcome, crate::promql::promqltest::Outcome::Passed),
-            "{c:?}"
-        );
-    }
+    crate::promql::testutil::assert_script_passes("binary.test", src);
 }
 
 #[test]

@@ -252,25 +252,9 @@ fn rehint(hists: &mut [HistogramSample], starts: &[i64]) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
-    use crate::promql::Engine;
-    use crate::promql::promqltest::{self, Outcome};
-
-    /// Runs `script` and fails with every failed case's report.
+    /// Runs `script`; every case must pass.
     fn check(script: &str) {
-        let engine = Engine::new(promqltest::engine_options());
-        let report = promqltest::run_source(Path::new("stats_decoding.test"), script, &engine);
-        assert!(report.error.is_none(), "{:?}", report.error);
-        let failed: Vec<String> = report
-            .cases
-            .iter()
-            .filter_map(|c| match &c.outcome {
-                Outcome::Passed => None,
-                other => Some(format!("{c:?}: {other:?}")),
-            })
-            .collect();
-        assert!(failed.is_empty(), "{}", failed.join("\n"));
+        crate::promql::testutil::assert_script_passes("stats_decoding.test", script);
     }
 
     /// `a` resets at 2m (stored `Unknown`, detected `CounterReset`), `b`

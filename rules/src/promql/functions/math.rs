@@ -1,18 +1,9 @@
 //! Numeric helpers shared by functions and aggregations (Kahan summation,
 //! quantiles, linear regression) and the element-wise math functions.
 
-/// Kahan–Neumaier summation step, as Prometheus's `kahansum.Inc`.
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
+/// Kahan–Neumaier summation step (Prometheus's `kahansum.Inc`), the one
+/// the histogram arithmetic uses too.
+pub(crate) use warden_tsdb::histogram::kahan_inc;
 
 /// The φ-quantile of `values` (sorted in place), as Prometheus's `quantile`.
 pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
