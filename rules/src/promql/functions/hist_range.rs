@@ -15,7 +15,7 @@ use std::sync::Arc;
 use warden_tsdb::histogram::{CounterResetHint, FloatHistogram, HistogramError};
 use warden_tsdb::{HistogramSample, Sample};
 
-use super::rate::is_start_time_reset;
+use super::rate::{Extrapolation, is_start_time_reset};
 use crate::promql::value::go_quote;
 
 /// An annotation raised while reducing one window, rendered by the caller at
@@ -241,38 +241,21 @@ fn extrapolated_rate(
     }
     let mut result = histogram_rate(h, st, is_counter, notes)?;
     let n1 = h.len() - 1;
-    let last_t = h[n1].t;
-    let mut to_start = (first.t - w.start) as f64 / 1000.0;
-    let mut to_end = (w.end - last_t) as f64 / 1000.0;
-    let mut sampled = (last_t - first.t) as f64 / 1000.0;
-    let avg = if n1 > 0 { sampled / n1 as f64 } else { 0.0 };
-    let threshold = avg * 1.1;
+    let first_share = (is_counter && result.count > 0.0 && first.h.count >= 0.0)
+        .then(|| first.h.count / result.count);
     if from_start {
         add_first_from_zero(&mut result, &first.h, notes)?;
-        to_start = 0.0;
-        sampled = (last_t - first_st) as f64 / 1000.0;
-    } else {
-        if to_start >= threshold {
-            to_start = avg / 2.0;
-        }
-        if is_counter {
-            let mut to_zero = to_start;
-            if result.count > 0.0 && first.h.count >= 0.0 {
-                to_zero = sampled * (first.h.count / result.count);
-            }
-            if to_zero < to_start {
-                to_start = to_zero;
-            }
-        }
     }
-    if to_end >= threshold {
-        to_end = avg / 2.0;
-    }
-    let mut factor = if sampled != 0.0 {
-        (sampled + to_start + to_end) / sampled
-    } else {
-        1.0
+    let extrapolation = Extrapolation {
+        start: w.start,
+        end: w.end,
+        first_t: first.t,
+        last_t: h[n1].t,
+        intervals: n1,
+        started_at: from_start.then_some(first_st),
+        first_share,
     };
+    let mut factor = extrapolation.factor();
     if is_rate {
         factor /= w.range_s;
     }

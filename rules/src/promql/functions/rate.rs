@@ -35,44 +35,84 @@ pub(crate) fn extrapolated_rate(
             }
         }
     }
-    let mut to_start = (first.t - start) as f64 / 1000.0;
-    let mut to_end = (end - last.t) as f64 / 1000.0;
-    let mut sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg = if n1 > 0 { sampled / n1 as f64 } else { 0.0 };
-    let threshold = avg * 1.1;
     let first_st = st(0);
-    if is_counter && first_st != 0 && first_st > start && first_st < first.t {
-        to_start = 0.0;
-        sampled = (last.t - first_st) as f64 / 1000.0;
+    let started_at =
+        (is_counter && first_st != 0 && first_st > start && first_st < first.t).then_some(first_st);
+    if started_at.is_some() {
         result += first.v;
     } else if n1 == 0 {
         return None;
-    } else {
-        if to_start >= threshold {
-            to_start = avg / 2.0;
-        }
-        if is_counter {
-            let mut to_zero = to_start;
-            if result > 0.0 && first.v >= 0.0 {
-                to_zero = sampled * (first.v / result);
-            }
-            if to_zero < to_start {
-                to_start = to_zero;
-            }
-        }
     }
-    if to_end >= threshold {
-        to_end = avg / 2.0;
-    }
-    let mut factor = if sampled != 0.0 {
-        (sampled + to_start + to_end) / sampled
-    } else {
-        1.0
+    let extrapolation = Extrapolation {
+        start,
+        end,
+        first_t: first.t,
+        last_t: last.t,
+        intervals: n1,
+        started_at,
+        first_share: (is_counter && result > 0.0 && first.v >= 0.0).then(|| first.v / result),
     };
+    let mut factor = extrapolation.factor();
     if is_rate {
         factor /= range_s;
     }
     Some(result * factor)
+}
+
+/// How Prometheus's `extrapolatedRate` stretches a window's increase from
+/// its first and last samples to the window's bounds; the float and the
+/// histogram paths share it.
+pub(crate) struct Extrapolation {
+    /// Window bounds (ms).
+    pub start: i64,
+    pub end: i64,
+    /// Times (ms) of the window's first and last samples.
+    pub first_t: i64,
+    pub last_t: i64,
+    /// Intervals between the window's samples (samples − 1).
+    pub intervals: usize,
+    /// The first sample's start time when the counter started inside the
+    /// window: the increase then runs from there, not extrapolated left.
+    pub started_at: Option<i64>,
+    /// For a counter whose increase and first value are positive: the
+    /// first value's share of the increase, which caps the extrapolation
+    /// to the left at the point the counter would have been zero.
+    pub first_share: Option<f64>,
+}
+
+impl Extrapolation {
+    /// The factor the raw increase is multiplied by (before a rate's
+    /// division by the range).
+    pub fn factor(&self) -> f64 {
+        let mut to_start = (self.first_t - self.start) as f64 / 1000.0;
+        let mut to_end = (self.end - self.last_t) as f64 / 1000.0;
+        let mut sampled = (self.last_t - self.first_t) as f64 / 1000.0;
+        let avg = if self.intervals > 0 {
+            sampled / self.intervals as f64
+        } else {
+            0.0
+        };
+        let threshold = avg * 1.1;
+        if let Some(started_at) = self.started_at {
+            to_start = 0.0;
+            sampled = (self.last_t - started_at) as f64 / 1000.0;
+        } else {
+            if to_start >= threshold {
+                to_start = avg / 2.0;
+            }
+            if let Some(share) = self.first_share {
+                to_start = to_start.min(sampled * share);
+            }
+        }
+        if to_end >= threshold {
+            to_end = avg / 2.0;
+        }
+        if sampled != 0.0 {
+            (sampled + to_start + to_end) / sampled
+        } else {
+            1.0
+        }
+    }
 }
 
 /// Whether a sample's start timestamp says its counter restarted since the
