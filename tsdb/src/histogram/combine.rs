@@ -114,7 +114,7 @@ pub(crate) fn bounds_match(a: &[f64], b: &[f64]) -> bool {
 }
 
 /// The bounds two custom-bucket histograms have in common.
-fn intersect_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+pub(crate) fn intersect_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
     let mut out = Vec::new();
     let (mut i, mut j) = (0, 0);
     while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {

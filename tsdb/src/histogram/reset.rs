@@ -8,7 +8,7 @@
 
 use std::iter::Peekable;
 
-use super::combine::{bounds_match, view_of, zero_count_for_larger_threshold};
+use super::combine::{bounds_match, intersect_bounds, view_of, zero_count_for_larger_threshold};
 use super::{CounterResetHint, FloatHistogram};
 
 /// The counter reset hint a store gives a histogram sample it appends,
@@ -102,7 +102,7 @@ impl FloatHistogram {
     fn reset_with_mismatched_bounds(&self, previous: &FloatHistogram) -> bool {
         let mut current = self.positive_bucket_iter().peekable();
         let mut prev = previous.positive_bucket_iter().peekable();
-        let shared = shared_bounds(&self.custom_values, &previous.custom_values);
+        let shared = intersect_bounds(&self.custom_values, &previous.custom_values);
         for bound in shared.into_iter().chain(std::iter::once(f64::INFINITY)) {
             let current_sum = rollup(&mut current, bound);
             let previous_sum = rollup(&mut prev, bound);
@@ -121,24 +121,6 @@ fn rollup(it: &mut Peekable<impl Iterator<Item = super::Bucket>>, bound: f64) ->
         sum += b.count;
     }
     sum
-}
-
-/// Bounds present in both lists, in order.
-fn shared_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let mut out = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while let (Some(&x), Some(&y)) = (a.get(i), b.get(j)) {
-        if x == y {
-            out.push(x);
-            i += 1;
-            j += 1;
-        } else if x < y {
-            i += 1;
-        } else {
-            j += 1;
-        }
-    }
-    out
 }
 
 /// Compares the `(index, count)` buckets of one side.
