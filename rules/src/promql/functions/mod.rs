@@ -345,21 +345,22 @@ fn range_function(
         let ends = &w.ends;
         let mut unknown = false;
         let mut overlap = false;
+        // What the float functions need of step `i`'s window.
+        let ctx_at = |i: usize| FloatCtx {
+            name,
+            start: ends[i] - w.range,
+            end: ends[i],
+            range_s,
+            t: steps.t(i),
+            scalars: &scalars,
+            i,
+            modifier,
+        };
         if s.hists.is_empty() {
             w.each_range(&s, |i, r| {
                 let win = &s.samples[r.clone()];
                 let st = s.start_times.get(r).unwrap_or(&[]);
-                let end = ends[i];
-                let ctx = FloatCtx {
-                    name,
-                    start: end - w.range,
-                    end,
-                    range_s,
-                    t: steps.t(i),
-                    scalars: &scalars,
-                    i,
-                    modifier,
-                };
+                let ctx = ctx_at(i);
                 if modifier.is_none() && matches!(name, "rate" | "increase") {
                     overlap |= rate::start_time_overlaps(st, win);
                 }
@@ -376,21 +377,11 @@ fn range_function(
             w.each_range(&s, |i, r| {
                 let win = &s.samples[r.clone()];
                 let st = s.start_times.get(r).unwrap_or(&[]);
-                let end = ends[i];
-                let ctx = FloatCtx {
-                    name,
-                    start: end - w.range,
-                    end,
-                    range_s,
-                    t: steps.t(i),
-                    scalars: &scalars,
-                    i,
-                    modifier,
-                };
+                let ctx = ctx_at(i);
                 let mut hwin = &s.hists[hranges[i].clone()];
                 let (mut win, mut st) = (win, st);
                 if modifier.is_some() {
-                    (win, st, hwin) = hist_range::trim_extended(win, st, hwin, ctx.start, end);
+                    (win, st, hwin) = hist_range::trim_extended(win, st, hwin, ctx.start, ctx.end);
                 }
                 if hwin.is_empty() {
                     vals[i] = float_window(&ctx, win, st, &mut unknown);
@@ -400,7 +391,7 @@ fn range_function(
                     floats: win,
                     hists: hwin,
                     start: ctx.start,
-                    end,
+                    end: ctx.end,
                     range_s,
                 };
                 let mut local = Vec::new();
