@@ -198,6 +198,8 @@ fn remove_histograms_at(series: &mut Series, floats: &[Sample]) {
 /// results carry these hints).
 fn set_stored_hint(series: &mut Series, k: usize) {
     let t = series.histograms[k].t;
+    // No float shares a histogram's timestamp (each replaces the other), so
+    // only a float strictly between the two histograms breaks the run.
     let float_between = |from: i64| {
         let i = series.samples.partition_point(|x| x.t <= from);
         series.samples.get(i).is_some_and(|x| x.t < t)
@@ -205,7 +207,7 @@ fn set_stored_hint(series: &mut Series, k: usize) {
     let previous = k
         .checked_sub(1)
         .map(|p| &series.histograms[p])
-        .filter(|p| !float_between(p.t) && !series.samples.iter().any(|x| x.t == p.t))
+        .filter(|p| !float_between(p.t))
         .map(|p| p.h.as_ref());
     let h = &series.histograms[k].h;
     let hint = stored_hint(previous, h);
