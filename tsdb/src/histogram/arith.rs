@@ -42,6 +42,31 @@ pub(crate) fn combined_hint(
     }
 }
 
+/// Which of the two decisive counter reset hints the operands of a sum
+/// carried: Prometheus warns about conflicting counter resets when a sum of
+/// histograms (`sum`, `avg`, `sum_over_time`, …) met both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HintsSeen {
+    reset: bool,
+    not_reset: bool,
+}
+
+impl HintsSeen {
+    /// Notes the hint of one operand.
+    pub fn note(&mut self, h: &FloatHistogram) {
+        match h.counter_reset_hint {
+            CounterResetHint::CounterReset => self.reset = true,
+            CounterResetHint::NotCounterReset => self.not_reset = true,
+            CounterResetHint::Unknown | CounterResetHint::Gauge => {}
+        }
+    }
+
+    /// Whether both a reset and a non-reset were seen.
+    pub fn collided(&self) -> bool {
+        self.reset && self.not_reset
+    }
+}
+
 impl Work<f64> {
     /// Moves the histogram's data into a work area (no copying).
     fn take_from(h: &mut FloatHistogram) -> Work<f64> {

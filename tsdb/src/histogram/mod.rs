@@ -44,7 +44,7 @@ mod validate;
 #[cfg(test)]
 mod testutil;
 
-pub use arith::CombineOutcome;
+pub use arith::{CombineOutcome, HintsSeen};
 pub use error::HistogramError;
 pub use iter::{AllBucketIter, Bucket, BucketIter, ReverseBucketIter};
 pub use kahan::{KahanOutcome, kahan_inc};

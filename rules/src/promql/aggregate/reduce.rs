@@ -21,8 +21,8 @@ use promql_parser::parser::AggregateExpr;
 use promql_parser::parser::token::{
     T_AVG, T_COUNT, T_GROUP, T_MAX, T_MIN, T_STDDEV, T_STDVAR, T_SUM,
 };
-use warden_tsdb::histogram::{CombineOutcome, HistogramError};
-use warden_tsdb::{CounterResetHint, FloatHistogram};
+use warden_tsdb::FloatHistogram;
+use warden_tsdb::histogram::{CombineOutcome, HintsSeen, HistogramError};
 
 use super::super::PromqlError;
 use super::super::eval::Evaluator;
@@ -60,18 +60,8 @@ struct Group {
     hist_c: Option<FloatHistogram>,
     /// `avg` over histograms switched to the incremental mean.
     hist_incremental: bool,
-    counter_reset_seen: bool,
-    not_counter_reset_seen: bool,
-}
-
-impl Group {
-    fn note_hint(&mut self, h: &FloatHistogram) {
-        match h.counter_reset_hint {
-            CounterResetHint::CounterReset => self.counter_reset_seen = true,
-            CounterResetHint::NotCounterReset => self.not_counter_reset_seen = true,
-            _ => {}
-        }
-    }
+    /// Counter reset hints of the histograms summed.
+    hints: HintsSeen,
 }
 
 /// The annotations one aggregation raises, gathered over all steps and
@@ -185,7 +175,7 @@ pub(super) fn reduce(
                 T_STDDEV => Ok((x.value / x.count).sqrt()),
                 _ => Ok(x.value),
             };
-            if x.counter_reset_seen && x.not_counter_reset_seen {
+            if x.hints.collided() {
                 notes.counter_reset_collision = true;
             }
             match point {
@@ -227,7 +217,7 @@ fn init(x: &mut Group, op: u16, f: f64, h: Option<&FloatHistogram>, notes: &mut 
             Some(h) => {
                 x.hist = Some(h.clone());
                 x.has_hist = true;
-                x.note_hint(h);
+                x.hints.note(h);
             }
         },
         T_STDDEV | T_STDVAR => {
@@ -264,7 +254,7 @@ fn fold(
                 x.has_hist = true;
                 // A group that started with a float gives no point anyway.
                 if x.hist.is_some() {
-                    x.note_hint(h);
+                    x.hints.note(h);
                 }
                 if let Some(sum) = x.hist.as_mut() {
                     match sum.kahan_add(h, x.hist_c.take()) {
@@ -292,7 +282,7 @@ fn fold(
                 Some(h) => {
                     x.has_hist = true;
                     if x.hist.is_some() {
-                        x.note_hint(h);
+                        x.hints.note(h);
                         avg_histogram(x, h, s, notes);
                     }
                 }

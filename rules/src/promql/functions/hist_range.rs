@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use warden_tsdb::histogram::{CounterResetHint, FloatHistogram, HistogramError};
+use warden_tsdb::histogram::{CounterResetHint, FloatHistogram, HintsSeen, HistogramError};
 use warden_tsdb::{HistogramSample, Sample};
 
 use super::rate::{Extrapolation, is_start_time_reset};
@@ -651,26 +651,21 @@ fn count_transitions(w: &Window<'_>, st: StartTimes<'_>, resets: bool) -> Option
     (!all.is_empty()).then_some(Point::F(n as f64))
 }
 
-/// Tracks the counter reset hints Prometheus checks for collisions when
-/// summing histograms over time.
+/// What summing histograms over time reports: conflicting counter reset
+/// hints and reconciled custom bounds.
 #[derive(Default)]
 struct HintSeen {
-    reset: bool,
-    not_reset: bool,
+    hints: HintsSeen,
     reconciled: bool,
 }
 
 impl HintSeen {
     fn track(&mut self, h: &FloatHistogram) {
-        match h.counter_reset_hint {
-            CounterResetHint::CounterReset => self.reset = true,
-            CounterResetHint::NotCounterReset => self.not_reset = true,
-            _ => {}
-        }
+        self.hints.note(h);
     }
 
     fn finish(&self, notes: &mut Vec<Note>) {
-        if self.reset && self.not_reset {
+        if self.hints.collided() {
             notes.push(Note::CounterResetCollision("aggregation"));
         }
         if self.reconciled {
